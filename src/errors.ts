@@ -1,0 +1,75 @@
+/**
+ * Every failure streamserve reports carries a stable `code` from this list. Callers branch on the code,
+ * never on message text. Dead-letter headers, logs, metrics and the README all use these codes.
+ */
+export const ErrorCodes = {
+  // decode stage: the bytes could not be read as an input record
+  EMPTY_VALUE: 'EMPTY_VALUE',
+  UNDECODABLE_VALUE: 'UNDECODABLE_VALUE',
+  TRAILING_BYTES: 'TRAILING_BYTES',
+  UNKNOWN_SCHEMA_ID: 'UNKNOWN_SCHEMA_ID',
+  BAD_MAGIC_BYTE: 'BAD_MAGIC_BYTE',
+  // validate stage: the record decoded but cannot be scored
+  MISSING_FIELD: 'MISSING_FIELD',
+  NOT_A_NUMBER: 'NOT_A_NUMBER',
+  NOT_FINITE: 'NOT_FINITE',
+  OUT_OF_RANGE: 'OUT_OF_RANGE',
+  // infer stage
+  INFERENCE_FAILED: 'INFERENCE_FAILED',
+  BAD_MODEL_OUTPUT: 'BAD_MODEL_OUTPUT',
+  // encode stage
+  ENCODE_FAILED: 'ENCODE_FAILED',
+  // startup and operation (never dead letters)
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  MODEL_LOAD_FAILED: 'MODEL_LOAD_FAILED',
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  SCHEMA_INVALID: 'SCHEMA_INVALID',
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  BROKER_UNAVAILABLE: 'BROKER_UNAVAILABLE',
+  PRODUCE_FAILED: 'PRODUCE_FAILED',
+  COMMIT_FAILED: 'COMMIT_FAILED',
+  SHUTDOWN_TIMEOUT: 'SHUTDOWN_TIMEOUT',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** The pipeline stage a dead letter failed in; written to the `streamserve.error.stage` header. */
+export const Stages = ['decode', 'validate', 'infer', 'encode'] as const;
+export type Stage = (typeof Stages)[number];
+
+export interface StreamserveErrorOptions {
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+export class StreamserveError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: StreamserveErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StreamserveError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A failure that belongs to one record: it becomes that record's dead letter, never an exception upstream. */
+export class RecordError extends StreamserveError {
+  readonly stage: Stage;
+
+  constructor(stage: Stage, code: ErrorCode, message: string, options: StreamserveErrorOptions = {}) {
+    super(code, message, options);
+    this.name = 'RecordError';
+    this.stage = stage;
+  }
+}
+
+export function isStreamserveError(err: unknown): err is StreamserveError {
+  return err instanceof StreamserveError;
+}
+
+/** Message of any thrown value, for logs and headers. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
