@@ -1,0 +1,48 @@
+import type { AvroType } from './schema.js';
+import { ErrorCodes, RecordError, messageOf } from '../errors.js';
+
+/** How input values are framed on the wire. `confluent` (magic byte + schema id) needs a Schema Registry. */
+export const WireFormats = ['raw', 'confluent'] as const;
+export type WireFormat = (typeof WireFormats)[number];
+
+export type DecodedInput = Record<string, unknown>;
+
+/**
+ * Turns a Kafka message value into an input record. Pure and synchronous: every failure is a RecordError
+ * (stage `decode`) that becomes the record's dead letter; nothing here throws anything else.
+ */
+export interface InputDecoder {
+  decode(value: Buffer | null): DecodedInput;
+}
+
+/** Bare Avro binary written with (a schema identical to) the reader schema. */
+export function rawAvroDecoder(reader: AvroType): InputDecoder {
+  return {
+    decode(value) {
+      if (value === null || value.length === 0) {
+        throw new RecordError('decode', ErrorCodes.EMPTY_VALUE, value === null ? 'value is null' : 'value is empty');
+      }
+      let result: { value: unknown; offset: number };
+      try {
+        result = reader.decode(value, 0);
+      } catch (err) {
+        throw new RecordError('decode', ErrorCodes.UNDECODABLE_VALUE, `not a ${reader.name ?? 'record'}: ${messageOf(err)}`);
+      }
+      if (result.offset < 0) {
+        throw new RecordError(
+          'decode',
+          ErrorCodes.UNDECODABLE_VALUE,
+          `truncated: ${value.length} bytes are not a complete ${reader.name ?? 'record'}`,
+        );
+      }
+      if (result.offset !== value.length) {
+        throw new RecordError(
+          'decode',
+          ErrorCodes.TRAILING_BYTES,
+          `${value.length - result.offset} bytes left after a ${reader.name ?? 'record'} (written with another schema?)`,
+        );
+      }
+      return result.value as DecodedInput;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import avro from 'avsc';
+import { ErrorCodes, StreamserveError } from '../errors.js';
+
+export type AvroType = avro.Type;
+
+/** Reads an .avsc file into an avsc Type. Logical types stay as their underlying type (timestamps as numbers). */
+export async function loadAvroSchema(path: string): Promise<AvroType> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new StreamserveError(ErrorCodes.SCHEMA_INVALID, `cannot read Avro schema ${path}`, { cause });
+  }
+  try {
+    return avro.Type.forSchema(JSON.parse(text) as avro.Schema);
+  } catch (cause) {
+    throw new StreamserveError(ErrorCodes.SCHEMA_INVALID, `${path} is not a valid Avro schema: ${String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** Names of a record type's fields, for checking a signature against a schema at startup. */
+export function recordFieldNames(type: AvroType): string[] {
+  if (!(type instanceof avro.types.RecordType)) return [];
+  return type.fields.map((f) => f.name);
+}

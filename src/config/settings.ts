@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { BackendNames } from '../model/model.js';
+import { WireFormats } from '../codec/inputDecoder.js';
+
+/**
+ * Every setting, declared once: its environment variable, its CLI flag, its type and default, and what it
+ * does. The Config type, the validator, the CLI's flags and the README's table all come from this list.
+ */
+interface SettingSpec<S extends z.ZodType = z.ZodType> {
+  env: string;
+  flag: string;
+  schema: S;
+  doc: string;
+  /** Redacted wherever the config is logged or shown. */
+  secret?: true;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+const topic = z
+  .string()
+  .min(1)
+  .max(249)
+  .regex(/^[a-zA-Z0-9._-]+$/, 'a topic name uses only letters, digits, ".", "_" and "-"');
+const brokerList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
+  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker is host:port')).min(1, 'at least one broker'));
+
+function setting<S extends z.ZodType>(spec: SettingSpec<S>): SettingSpec<S> {
+  return spec;
+}
+
+export const settings = {
+  brokers: setting({
+    env: 'KAFKA_BROKERS',
+    flag: 'brokers',
+    schema: brokerList.optional(),
+    doc: 'Comma-separated host:port list. `demo` starts a local broker when unset; `run` requires it.',
+  }),
+  clientId: setting({ env: 'KAFKA_CLIENT_ID', flag: 'client-id', schema: z.string().min(1).default('streamserve'), doc: 'Kafka client id.' }),
+  ssl: setting({ env: 'KAFKA_SSL', flag: 'ssl', schema: bool.default(false), doc: 'Connect with TLS.' }),
+  saslMechanism: setting({
+    env: 'KAFKA_SASL_MECHANISM',
+    flag: 'sasl-mechanism',
+    schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+    doc: 'SASL mechanism; needs username and password.',
+  }),
+  saslUsername: setting({ env: 'KAFKA_SASL_USERNAME', flag: 'sasl-username', schema: z.string().optional(), doc: 'SASL username.' }),
+  saslPassword: setting({
+    env: 'KAFKA_SASL_PASSWORD',
+    flag: 'sasl-password',
+    schema: z.string().optional(),
+    doc: 'SASL password (redacted in logs and /status).',
+    secret: true,
+  }),
+  inputTopic: setting({ env: 'INPUT_TOPIC', flag: 'input-topic', schema: topic.default('borehole-inputs'), doc: 'Topic of Avro inputs.' }),
+  outputTopic: setting({ env: 'OUTPUT_TOPIC', flag: 'output-topic', schema: topic.default('borehole-predictions'), doc: 'Topic predictions are written to.' }),
+  dlqTopic: setting({ env: 'DLQ_TOPIC', flag: 'dlq-topic', schema: topic.default('borehole-dead-letters'), doc: 'Topic dead letters are written to.' }),
+  groupId: setting({ env: 'GROUP_ID', flag: 'group', schema: z.string().min(1).default('streamserve'), doc: 'Consumer group; instances with the same group share partitions.' }),
+  modelDir: setting({ env: 'MODEL_DIR', flag: 'model', schema: z.string().min(1).default('weights/borehole'), doc: 'Directory with model.json, weight shards and signature.json.' }),
+  backend: setting({ env: 'BACKEND', flag: 'backend', schema: z.enum(BackendNames).default('wasm'), doc: 'TensorFlow.js backend: tensorflow (needs @tensorflow/tfjs-node), wasm, cpu.' }),
+  inputSchema: setting({ env: 'INPUT_SCHEMA', flag: 'input-schema', schema: z.string().min(1).default('schemas/borehole-input.avsc'), doc: 'Avro reader schema of inputs.' }),
+  outputSchema: setting({ env: 'OUTPUT_SCHEMA', flag: 'output-schema', schema: z.string().min(1).default('schemas/borehole-prediction.avsc'), doc: 'Avro schema of predictions.' }),
+  wireFormat: setting({ env: 'WIRE_FORMAT', flag: 'wire-format', schema: z.enum(WireFormats).default('raw'), doc: 'Input framing: raw Avro binary, or confluent (Schema Registry).' }),
+  maxBatchSize: setting({ env: 'MAX_BATCH_SIZE', flag: 'max-batch-size', schema: int(1, 65536).default(256), doc: 'Rows per model call at most.' }),
+  maxBatchDelayMs: setting({ env: 'MAX_BATCH_DELAY_MS', flag: 'max-batch-delay-ms', schema: int(0, 60000).default(5), doc: 'Longest a row waits for its batch to fill.' }),
+  maxInflightRecords: setting({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight', schema: int(1).default(20000), doc: 'Records held unacknowledged before partitions are paused.' }),
+  maxBytesPerPartition: setting({ env: 'MAX_BYTES_PER_PARTITION', flag: 'max-bytes-per-partition', schema: int(1024).default(262144), doc: 'Fetch size per partition; bounds what one fetch adds in flight.' }),
+  sessionTimeoutMs: setting({ env: 'SESSION_TIMEOUT_MS', flag: 'session-timeout-ms', schema: int(6000).default(30000), doc: 'Consumer group session timeout.' }),
+  heartbeatIntervalMs: setting({ env: 'HEARTBEAT_INTERVAL_MS', flag: 'heartbeat-interval-ms', schema: int(100).default(3000), doc: 'Consumer heartbeat interval.' }),
+  shutdownTimeoutMs: setting({ env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: int(100).default(30000), doc: 'Deadline for a graceful stop.' }),
+  adminHost: setting({ env: 'ADMIN_HOST', flag: 'admin-host', schema: z.string().min(1).default('127.0.0.1'), doc: 'Admin HTTP bind address.' }),
+  adminPort: setting({ env: 'ADMIN_PORT', flag: 'admin-port', schema: int(0, 65535).default(9464), doc: 'Admin HTTP port (0 = any free port).' }),
+  logLevel: setting({ env: 'LOG_LEVEL', flag: 'log-level', schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), doc: 'Log level.' }),
+  logFormat: setting({ env: 'LOG_FORMAT', flag: 'log-format', schema: z.enum(['json', 'pretty', 'auto']).default('auto'), doc: 'json, pretty, or auto (pretty on a terminal).' }),
+} as const;
+
+export type SettingName = keyof typeof settings;
+export type Config = Readonly<{ [K in SettingName]: z.output<(typeof settings)[K]['schema']> }>;
+export const settingNames = Object.keys(settings) as SettingName[];

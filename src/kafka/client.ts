@@ -1,0 +1,41 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Config } from '../config/settings.js';
+
+type KafkaSettings = Pick<Config, 'clientId' | 'ssl' | 'saslMechanism' | 'saslUsername' | 'saslPassword'> & {
+  brokers: string[];
+};
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose logs go through our pino logger (kafkajs INFO is chatty: it is logged at debug). */
+export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
+  const log = logger.child({ component: 'kafkajs' });
+  const config: KafkaConfig = {
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    ssl: settings.ssl,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        const name = levels[level] ?? 'info';
+        log[name === 'info' ? 'debug' : name]({ kafkajs: rest }, message);
+      },
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+  };
+  if (settings.saslMechanism && settings.saslUsername !== undefined && settings.saslPassword !== undefined) {
+    config.sasl = {
+      mechanism: settings.saslMechanism,
+      username: settings.saslUsername,
+      password: settings.saslPassword,
+    } as KafkaConfig['sasl'];
+  }
+  return new Kafka(config);
+}

@@ -1,0 +1,254 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { InputRecord } from '../pipeline/record.js';
+import { tpKey } from '../pipeline/record.js';
+import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
+
+export interface SourceOptions {
+  kafka: Kafka;
+  pipeline: Pipeline;
+  topic: string;
+  groupId: string;
+  fromBeginning: boolean;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxBytesPerPartition: number;
+  logger: Logger;
+  /** Called when the consumer crashed and will not restart by itself: the process should stop. */
+  onFatal: (err: Error) => void;
+}
+
+export interface PartitionStatus {
+  topic: string;
+  partition: number;
+  committedOffset: string | null;
+  highWatermark: string | null;
+  lag: number | null;
+  inflight: number;
+  paused: boolean;
+}
+
+/**
+ * The consumer side: hands each fetched batch to the pipeline, advances kafkajs' fetch position at once
+ * (so fetching overlaps scoring), and commits only what the pipeline's tracker reports acknowledged.
+ * Pauses the input topic while the pipeline is over its in-flight bound.
+ */
+export class KafkaSource {
+  readonly #o: SourceOptions;
+  readonly #consumer: Consumer;
+  readonly #admin: Admin;
+  readonly #log: Logger;
+  #assigned: { topic: string; partition: number }[] = [];
+  #joined = false;
+  #paused = false;
+  #highWatermarks = new Map<string, string>();
+  #startCommitted = new Map<string, string>();
+  #commitRunning: Promise<void> | null = null;
+  #commitAgain = false;
+  #commitRetry: NodeJS.Timeout | null = null;
+  #refresh: NodeJS.Timeout | null = null;
+  #fetchStopped = false;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: SourceOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'source' });
+    this.#consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      maxBytesPerPartition: options.maxBytesPerPartition,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10 },
+    });
+    this.#admin = options.kafka.admin();
+    const { events } = this.#consumer;
+    this.#consumer.on(events.GROUP_JOIN, (e) => this.#onJoin(e.payload.memberAssignment));
+    this.#consumer.on(events.REBALANCING, () => {
+      this.#joined = false;
+      this.#log.info('rebalancing');
+    });
+    this.#consumer.on(events.CRASH, (e) => {
+      this.#joined = false;
+      const { error, restart } = e.payload;
+      this.#log.error({ err: error, restart }, 'consumer crashed');
+      if (!restart) this.#o.onFatal(error);
+    });
+    // Batches that hold only control records or aborted messages never reach eachBatch; their offsets
+    // still have to become committable or the committed position would stall behind them.
+    this.#consumer.on(events.START_BATCH_PROCESS, (e) => {
+      const p = e.payload;
+      this.#highWatermarks.set(tpKey(p.topic, p.partition), p.highWatermark);
+      if (p.batchSize === 0) this.#o.pipeline.passOver(p.topic, p.partition, p.lastOffset);
+    });
+  }
+
+  /** Joined the group and holding an assignment (possibly empty). */
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.#admin.connect();
+      await this.#consumer.connect();
+      await this.#consumer.subscribe({ topics: [this.#o.topic], fromBeginning: this.#o.fromBeginning });
+    } catch (cause) {
+      throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot consume ${this.#o.topic}: ${messageOf(cause)}`, { cause });
+    }
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+    this.#refresh = setInterval(() => void this.#refreshWatermarks(), 5000);
+    this.#refresh.unref();
+  }
+
+  async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale()) return;
+    const { topic, partition } = batch;
+    const records: InputRecord[] = batch.messages.map((m) => ({
+      topic,
+      partition,
+      offset: m.offset,
+      key: m.key ?? null,
+      value: m.value ?? null,
+      headers: m.headers ?? {},
+      timestamp: m.timestamp,
+    }));
+    this.#o.pipeline.push(records);
+    const last = batch.lastOffset();
+    // Aborted or control records after the last message: nothing to score, but the position moves past them.
+    this.#o.pipeline.passOver(topic, partition, last);
+    this.#highWatermarks.set(tpKey(topic, partition), batch.highWatermark);
+    // Moves kafkajs' fetch position only: with autoCommit off, commits are ours alone.
+    resolveOffset(last);
+    await heartbeat();
+  }
+
+  /** Pauses or resumes the input topic (backpressure from the pipeline). */
+  setPaused(paused: boolean): void {
+    if (paused === this.#paused) return;
+    this.#paused = paused;
+    this.#log.info({ inflight: this.#o.pipeline.inflight }, paused ? 'paused input (backpressure)' : 'resumed input');
+    if (this.#fetchStopped) return;
+    const topics = [{ topic: this.#o.topic }];
+    if (paused) this.#consumer.pause(topics);
+    else this.#consumer.resume(topics);
+  }
+
+  /**
+   * Stops fetching but stays in the group, so what is in flight can still be committed. (kafkajs' own
+   * stop() leaves the group, after which commits are silently dropped.)
+   */
+  stopFetching(): void {
+    if (this.#fetchStopped) return;
+    this.#fetchStopped = true;
+    if (this.#refresh) clearInterval(this.#refresh);
+    this.#consumer.pause([{ topic: this.#o.topic }]);
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Commits what the pipeline has acknowledged. Coalesces: at most one commit in flight. */
+  requestCommit(): void {
+    if (this.#commitRunning) {
+      this.#commitAgain = true;
+      return;
+    }
+    this.#commitRunning = this.#commit().finally(() => {
+      this.#commitRunning = null;
+      if (this.#commitAgain) {
+        this.#commitAgain = false;
+        this.requestCommit();
+      }
+    });
+  }
+
+  /** Waits for the running commit, then commits once more. Used on shutdown after the pipeline drained. */
+  async flushCommits(): Promise<void> {
+    if (this.#commitRunning) await this.#commitRunning;
+    await this.#commit();
+  }
+
+  async #commit(): Promise<void> {
+    const assigned = new Set(this.#assigned.map((a) => tpKey(a.topic, a.partition)));
+    const positions = this.#o.pipeline.tracker.uncommitted().filter((p) => assigned.has(tpKey(p.topic, p.partition)));
+    if (positions.length === 0) return;
+    try {
+      await this.#consumer.commitOffsets(positions);
+      this.#o.pipeline.tracker.markCommitted(positions);
+    } catch (err) {
+      this.#log.warn({ err, positions }, 'commit failed; will retry');
+      if (!this.#commitRetry && !this.#closing) {
+        this.#commitRetry = setTimeout(() => {
+          this.#commitRetry = null;
+          this.requestCommit();
+        }, 1000);
+      }
+    }
+  }
+
+  #onJoin(assignment: Record<string, number[]>): void {
+    const next = Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+    const keep = new Set(next.map((a) => tpKey(a.topic, a.partition)));
+    for (const a of this.#o.pipeline.tracker.partitions()) {
+      // Revoked: outcomes still in flight are written but never committed by us; the new owner re-scores them.
+      if (!keep.has(tpKey(a.topic, a.partition))) this.#o.pipeline.tracker.forget(a.topic, a.partition);
+    }
+    this.#assigned = next;
+    this.#joined = true;
+    this.#log.info({ assignment: next.map((a) => a.partition) }, 'joined group');
+    void this.#refreshWatermarks();
+  }
+
+  async #refreshWatermarks(): Promise<void> {
+    try {
+      const [ends, committed] = await Promise.all([
+        this.#admin.fetchTopicOffsets(this.#o.topic),
+        this.#admin.fetchOffsets({ groupId: this.#o.groupId, topics: [this.#o.topic] }),
+      ]);
+      for (const e of ends) this.#highWatermarks.set(tpKey(this.#o.topic, e.partition), e.high);
+      for (const t of committed) {
+        for (const p of t.partitions) if (p.offset !== '-1') this.#startCommitted.set(tpKey(t.topic, p.partition), p.offset);
+      }
+    } catch (err) {
+      this.#log.debug({ err }, 'cannot refresh watermarks');
+    }
+  }
+
+  status(): PartitionStatus[] {
+    return this.#assigned.map(({ topic, partition }) => {
+      const key = tpKey(topic, partition);
+      const committedOffset = this.#o.pipeline.tracker.committedOffset(topic, partition) ?? this.#startCommitted.get(key) ?? null;
+      const highWatermark = this.#highWatermarks.get(key) ?? null;
+      const lag = highWatermark === null ? null : Math.max(0, Number(highWatermark) - Number(committedOffset ?? 0));
+      return {
+        topic,
+        partition,
+        committedOffset,
+        highWatermark,
+        lag,
+        inflight: this.#o.pipeline.tracker.pendingCount(topic, partition),
+        paused: this.#paused,
+      };
+    });
+  }
+
+  /** Leaves the group and disconnects (kafkajs waits for a running eachBatch). Call after the last commit. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.stopFetching();
+      if (this.#commitRetry) clearTimeout(this.#commitRetry);
+      this.#joined = false;
+      await this.#consumer.disconnect();
+      await this.#admin.disconnect();
+    })();
+    return this.#closing;
+  }
+}

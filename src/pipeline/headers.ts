@@ -1,0 +1,17 @@
+/**
+ * Header names streamserve writes. Predictions carry lineage; dead letters carry the failure as well.
+ * Downstream consumers read these names, so they are part of the wire contract (see README).
+ */
+export const Header = {
+  sourceTopic: 'streamserve.source.topic',
+  sourcePartition: 'streamserve.source.partition',
+  sourceOffset: 'streamserve.source.offset',
+  modelName: 'streamserve.model.name',
+  modelVersion: 'streamserve.model.version',
+  backend: 'streamserve.backend',
+  /** Set on outputs of `replay`, with the replay's id, so re-scored history can be told from live output. */
+  replay: 'streamserve.replay',
+  errorStage: 'streamserve.error.stage',
+  errorCode: 'streamserve.error.code',
+  errorMessage: 'streamserve.error.message',
+} as const;

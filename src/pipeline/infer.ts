@@ -1,0 +1,95 @@
+import type { Model } from '../model/model.js';
+import { unscaleOutput } from '../model/signature.js';
+import { ErrorCodes, RecordError, isStreamserveError, messageOf } from '../errors.js';
+
+export interface InferOptions {
+  /** Attempts for a batch whose failure is marked retryable, before it is split. */
+  retries: number;
+  retryBackoffMs: number;
+  sleep?: (ms: number) => Promise<void>;
+  onModelCall?: (rows: number, seconds: number) => void;
+}
+
+/** Per input row: the unscaled output values, or the reason it could not be scored. */
+export type RowResult = Float64Array | RecordError;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Scores rows, isolating failures: if the model rejects a batch, the batch is halved until the failing rows
+ * are found; only those become `infer` errors and every other row is scored. Outputs that are not finite
+ * are per-row errors too (BAD_MODEL_OUTPUT).
+ */
+export async function scoreRows(model: Model, rows: readonly Float32Array[], options: InferOptions): Promise<RowResult[]> {
+  const results: RowResult[] = new Array(rows.length);
+  await scoreRange(model, rows, 0, rows.length, results, options);
+  return results;
+}
+
+async function scoreRange(
+  model: Model,
+  rows: readonly Float32Array[],
+  from: number,
+  to: number,
+  results: RowResult[],
+  options: InferOptions,
+): Promise<void> {
+  const count = to - from;
+  if (count === 0) return;
+  const width = model.inputWidth;
+  const input = new Float32Array(count * width);
+  for (let i = 0; i < count; i++) input.set(rows[from + i]!, i * width);
+
+  let output: Float32Array | undefined;
+  let failure: unknown;
+  for (let attempt = 0; attempt <= options.retries; attempt++) {
+    const started = performance.now();
+    try {
+      output = await model.predict(input, count);
+      options.onModelCall?.(count, (performance.now() - started) / 1000);
+      break;
+    } catch (err) {
+      failure = err;
+      if (!(isStreamserveError(err) && err.retryable) || attempt === options.retries) break;
+      await (options.sleep ?? defaultSleep)(options.retryBackoffMs * 2 ** attempt);
+    }
+  }
+
+  if (output === undefined) {
+    if (count === 1) {
+      results[from] = new RecordError('infer', ErrorCodes.INFERENCE_FAILED, `model failed on this input: ${messageOf(failure)}`, {
+        cause: failure,
+      });
+      return;
+    }
+    const mid = from + Math.floor(count / 2);
+    await scoreRange(model, rows, from, mid, results, options);
+    await scoreRange(model, rows, mid, to, results, options);
+    return;
+  }
+
+  const outWidth = model.outputWidth;
+  if (output.length !== count * outWidth) {
+    const error = new RecordError(
+      'infer',
+      ErrorCodes.BAD_MODEL_OUTPUT,
+      `model returned ${output.length} values for ${count} rows of width ${outWidth}`,
+    );
+    for (let i = 0; i < count; i++) results[from + i] = error;
+    return;
+  }
+  const columns = model.signature.outputs;
+  for (let i = 0; i < count; i++) {
+    const values = new Float64Array(outWidth);
+    let bad = -1;
+    for (let j = 0; j < outWidth; j++) {
+      const v = unscaleOutput(columns[j]!, output[i * outWidth + j]!);
+      if (!Number.isFinite(v)) bad = j;
+      values[j] = v;
+    }
+    results[from + i] =
+      bad < 0
+        ? values
+        : new RecordError('infer', ErrorCodes.BAD_MODEL_OUTPUT, `model output ${columns[bad]!.field} is not finite`);
+  }
+}

@@ -1,0 +1,114 @@
+import { tpKey } from './record.js';
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** Offsets taken in, ascending, not yet known to be done; `head` indexes the oldest. */
+  pending: bigint[];
+  head: number;
+  done: Set<bigint>;
+  /** Highest offset ever taken in, so a re-fetch of records already in flight can be recognised. */
+  highest: bigint;
+  /** Next offset to commit (last contiguous done + 1), or null before anything is done. */
+  committable: bigint | null;
+  /** What the last successful commit wrote. */
+  committed: bigint | null;
+}
+
+export interface CommitPosition {
+  topic: string;
+  partition: number;
+  /** The next offset to read, as Kafka commits it. */
+  offset: string;
+}
+
+/**
+ * Tracks, per partition, which fetched offsets have an acknowledged outcome, and yields the offset that
+ * is safe to commit: one past the last offset of the contiguous done prefix. An offset is never
+ * committable before every offset below it is done — this is what makes "nothing lost" hold.
+ */
+export class OffsetTracker {
+  #partitions = new Map<string, PartitionState>();
+
+  /** Registers a fetched offset. Returns false if it was already taken in (a re-fetch after a rebalance). */
+  track(topic: string, partition: number, offset: string): boolean {
+    const o = BigInt(offset);
+    const key = tpKey(topic, partition);
+    let state = this.#partitions.get(key);
+    if (!state) {
+      state = { topic, partition, pending: [], head: 0, done: new Set(), highest: -1n, committable: null, committed: null };
+      this.#partitions.set(key, state);
+    }
+    if (o <= state.highest) return false;
+    state.highest = o;
+    state.pending.push(o);
+    return true;
+  }
+
+  /**
+   * Records that offsets up to `offset` need no outcome (control records, aborted transactions): once
+   * everything before them is done, the committable position moves past them.
+   */
+  passOver(topic: string, partition: number, offset: string): boolean {
+    if (!this.track(topic, partition, offset)) return false;
+    this.done(topic, partition, offset);
+    return true;
+  }
+
+  /** Marks an offset's outcome as acknowledged. Offsets of forgotten partitions are ignored. */
+  done(topic: string, partition: number, offset: string): void {
+    const state = this.#partitions.get(tpKey(topic, partition));
+    if (!state) return;
+    state.done.add(BigInt(offset));
+    while (state.head < state.pending.length && state.done.has(state.pending[state.head]!)) {
+      const o = state.pending[state.head]!;
+      state.done.delete(o);
+      state.committable = o + 1n;
+      state.head++;
+    }
+    if (state.head > 1024 && state.head * 2 > state.pending.length) {
+      state.pending = state.pending.slice(state.head);
+      state.head = 0;
+    }
+  }
+
+  /** Positions that advanced since the last `markCommitted`. */
+  uncommitted(): CommitPosition[] {
+    const out: CommitPosition[] = [];
+    for (const s of this.#partitions.values()) {
+      if (s.committable !== null && s.committable !== s.committed) {
+        out.push({ topic: s.topic, partition: s.partition, offset: s.committable.toString() });
+      }
+    }
+    return out;
+  }
+
+  markCommitted(positions: readonly CommitPosition[]): void {
+    for (const p of positions) {
+      const s = this.#partitions.get(tpKey(p.topic, p.partition));
+      if (!s) continue;
+      const o = BigInt(p.offset);
+      if (s.committed === null || o > s.committed) s.committed = o;
+    }
+  }
+
+  /** Drops all state for a partition (revoked): its in-flight outcomes will not be committed by us. */
+  forget(topic: string, partition: number): void {
+    this.#partitions.delete(tpKey(topic, partition));
+  }
+
+  /** Offsets taken in but without an acknowledged outcome, per partition. */
+  pendingCount(topic: string, partition: number): number {
+    const s = this.#partitions.get(tpKey(topic, partition));
+    return s ? s.pending.length - s.head : 0;
+  }
+
+  committedOffset(topic: string, partition: number): string | null {
+    const s = this.#partitions.get(tpKey(topic, partition));
+    return s?.committed == null ? null : s.committed.toString();
+  }
+
+  partitions(): { topic: string; partition: number }[] {
+    return [...this.#partitions.values()].map((s) => ({ topic: s.topic, partition: s.partition }));
+  }
+}

@@ -1,0 +1,51 @@
+import type { Signature } from '../model/signature.js';
+import type { RecordError } from '../errors.js';
+import { Header } from './headers.js';
+import type { Headers, InputRecord, OutboundMessage } from './record.js';
+
+/** Where outcomes go and what they are stamped with; fixed for the life of a pipeline. */
+export interface OutcomeTarget {
+  outputTopic: string;
+  deadLetterTopic: string;
+  signature: Signature;
+  backend: string;
+  /** Extra headers on every outcome (e.g. the replay marker). */
+  extraHeaders?: Record<string, string>;
+}
+
+function lineage(target: OutcomeTarget, record: InputRecord): Record<string, string> {
+  return {
+    [Header.sourceTopic]: record.topic,
+    [Header.sourcePartition]: String(record.partition),
+    [Header.sourceOffset]: record.offset,
+    [Header.modelName]: target.signature.name,
+    [Header.modelVersion]: target.signature.version,
+    [Header.backend]: target.backend,
+    ...target.extraHeaders,
+  };
+}
+
+export function predictionMessage(target: OutcomeTarget, record: InputRecord, value: Buffer): OutboundMessage {
+  return { topic: target.outputTopic, key: record.key, value, headers: lineage(target, record) };
+}
+
+/**
+ * The original key, value, headers and timestamp, unchanged, plus headers naming the failure
+ * (after Kafka Connect's `__connect.errors.*`).
+ */
+export function deadLetterMessage(target: OutcomeTarget, record: InputRecord, error: RecordError): OutboundMessage {
+  const headers: Headers = {
+    ...record.headers,
+    ...lineage(target, record),
+    [Header.errorStage]: error.stage,
+    [Header.errorCode]: error.code,
+    [Header.errorMessage]: error.message.slice(0, 1000),
+  };
+  return {
+    topic: target.deadLetterTopic,
+    key: record.key,
+    value: record.value,
+    headers,
+    timestamp: record.timestamp,
+  };
+}

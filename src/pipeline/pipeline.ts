@@ -1,0 +1,295 @@
+import type { Logger } from 'pino';
+import type { Model } from '../model/model.js';
+import type { InputDecoder } from '../codec/inputDecoder.js';
+import type { PredictionEncoder } from '../codec/predictionEncoder.js';
+import { ErrorCodes, RecordError, isStreamserveError, messageOf } from '../errors.js';
+import { BatchPolicy } from './batcher.js';
+import { featurize, type Features } from './featurize.js';
+import { scoreRows } from './infer.js';
+import { OffsetTracker } from './offsetTracker.js';
+import { noopObserver, type PipelineObserver } from './observer.js';
+import { deadLetterMessage, predictionMessage, type OutcomeTarget } from './outcome.js';
+import type { InputRecord, OutboundMessage } from './record.js';
+import type { Sink } from './sink.js';
+
+export interface PipelineOptions {
+  model: Model;
+  decoder: InputDecoder;
+  encoder: PredictionEncoder;
+  sink: Sink;
+  target: OutcomeTarget;
+  maxBatchSize: number;
+  maxBatchDelayMs: number;
+  /** Past this many records taken in but not yet acknowledged, the source is asked to pause. */
+  maxInflightRecords: number;
+  logger: Logger;
+  observer?: PipelineObserver;
+  inferRetries?: number;
+  inferRetryBackoffMs?: number;
+  sinkBackoffMs?: number;
+  sinkMaxBackoffMs?: number;
+  now?: () => number;
+  /** Called with true when the source should pause fetching, false when it may resume. */
+  onBackpressure?: (paused: boolean) => void;
+  /** Called after outcomes are acknowledged: new offsets may be committable. */
+  onAcknowledged?: () => void;
+  /** Called when the sink's health changes (false while writes fail and are being retried). */
+  onSinkHealth?: (healthy: boolean) => void;
+}
+
+interface Entry {
+  record: InputRecord;
+  features: Features | null;
+  error: RecordError | null;
+}
+
+/**
+ * The pure middle of streamserve: records in (one partition's fetch at a time, in offset order), outcomes
+ * out through the sink, offsets marked done only after the sink acknowledged them.
+ *
+ * Decode and featurize happen as records arrive; valid and failed records queue together in the batcher so
+ * every flush writes one partition's outcomes in input order. One model call runs at a time; while it runs
+ * the next batch accumulates (a backlog fills whole batches), and when it ends whatever is queued is flushed
+ * (a quiet stream pays no linger). Sends are chained so outcomes are written in flush order.
+ */
+export class Pipeline {
+  readonly tracker = new OffsetTracker();
+  readonly #o: PipelineOptions;
+  readonly #observer: PipelineObserver;
+  readonly #batcher: BatchPolicy<Entry>;
+  readonly #log: Logger;
+  #inflight = 0;
+  #paused = false;
+  #currentBatch: Promise<void> | null = null;
+  #idleScheduled = false;
+  #timer: NodeJS.Timeout | null = null;
+  #sendChain: Promise<void> = Promise.resolve();
+  #aborted = false;
+  #sinkHealthy = true;
+  #skipped = 0;
+
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+    this.#observer = options.observer ?? noopObserver;
+    this.#log = options.logger;
+    this.#batcher = new BatchPolicy<Entry>({
+      maxBatchSize: options.maxBatchSize,
+      maxBatchDelayMs: options.maxBatchDelayMs,
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  /** Records taken in and not yet acknowledged. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get sinkHealthy(): boolean {
+    return this.#sinkHealthy;
+  }
+
+  /** Records dropped because they were already in flight (re-fetched after a rebalance). */
+  get skippedRefetches(): number {
+    return this.#skipped;
+  }
+
+  /**
+   * Takes one fetched batch of one partition, in offset order. Never throws for a bad record: decode and
+   * validation failures become dead letters in the record's place.
+   */
+  push(records: readonly InputRecord[]): void {
+    let taken = 0;
+    for (const record of records) {
+      if (!this.tracker.track(record.topic, record.partition, record.offset)) {
+        this.#skipped++;
+        continue;
+      }
+      this.#batcher.add(this.#prepare(record));
+      taken++;
+    }
+    if (taken === 0) return;
+    const first = records[0]!;
+    this.#observer.recordsIn(first.topic, first.partition, taken);
+    this.#inflight += taken;
+    this.#observer.inflight(this.#inflight);
+    if (!this.#paused && this.#inflight >= this.#o.maxInflightRecords) {
+      this.#paused = true;
+      this.#o.onBackpressure?.(true);
+    }
+    this.#schedule();
+  }
+
+  /** Offsets up to `offset` that carry no record to score (control records, aborted transactions). */
+  passOver(topic: string, partition: number, offset: string): void {
+    if (this.tracker.passOver(topic, partition, offset)) this.#o.onAcknowledged?.();
+  }
+
+  /** Flushes everything queued and resolves when every outcome is acknowledged (or abort() gave up). */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.#currentBatch) {
+        await this.#currentBatch;
+        continue;
+      }
+      if (this.#batcher.size === 0) break;
+      this.#startBatch();
+    }
+    await this.#sendChain;
+  }
+
+  /** Stops retrying failed sends (shutdown deadline): what is unacknowledged stays uncommitted. */
+  abort(): void {
+    this.#aborted = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #prepare(record: InputRecord): Entry {
+    try {
+      const decoded = this.#o.decoder.decode(record.value);
+      return { record, features: featurize(this.#o.target.signature, decoded), error: null };
+    } catch (err) {
+      const error =
+        err instanceof RecordError
+          ? err
+          : new RecordError('decode', ErrorCodes.UNDECODABLE_VALUE, `cannot read record: ${messageOf(err)}`, { cause: err });
+      return { record, features: null, error };
+    }
+  }
+
+  #schedule(): void {
+    if (this.#currentBatch) return; // the end of the running batch flushes what queued meanwhile
+    if (this.#batcher.shouldFlush()) {
+      this.#startBatch();
+      return;
+    }
+    if (!this.#idleScheduled) {
+      // No more input immediately available once the event loop turns: flush then, without lingering.
+      this.#idleScheduled = true;
+      setImmediate(() => {
+        this.#idleScheduled = false;
+        if (!this.#currentBatch && this.#batcher.size > 0) this.#startBatch();
+      });
+    }
+    const wait = this.#batcher.msUntilDeadline();
+    if (wait !== null && !this.#timer) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        if (!this.#currentBatch && this.#batcher.size > 0) this.#startBatch();
+      }, wait);
+    }
+  }
+
+  #startBatch(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const entries = this.#batcher.take();
+    this.#currentBatch = this.#score(entries)
+      .then((messages) => this.#enqueueSend(entries, messages))
+      .finally(() => {
+        this.#currentBatch = null;
+        if (this.#batcher.size > 0) this.#schedule();
+      });
+  }
+
+  /** Builds each entry's outcome message, in entry order. Never rejects. */
+  async #score(entries: Entry[]): Promise<OutboundMessage[]> {
+    const valid = entries.filter((e) => e.features !== null);
+    const results =
+      valid.length === 0
+        ? []
+        : await scoreRows(
+            this.#o.model,
+            valid.map((e) => e.features!.row),
+            {
+              retries: this.#o.inferRetries ?? 2,
+              retryBackoffMs: this.#o.inferRetryBackoffMs ?? 50,
+              onModelCall: (rows, seconds) => this.#observer.batch(rows, seconds),
+            },
+          ).catch((err: unknown) => valid.map(() => new RecordError('infer', ErrorCodes.INFERENCE_FAILED, messageOf(err))));
+
+    const now = (this.#o.now ?? Date.now)();
+    const { target, encoder } = this.#o;
+    const messages: OutboundMessage[] = new Array(entries.length);
+    let v = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.features === null) {
+        messages[i] = this.#deadLetter(entry.record, entry.error!);
+        continue;
+      }
+      const result = results[v++]!;
+      if (result instanceof RecordError) {
+        messages[i] = this.#deadLetter(entry.record, result);
+        continue;
+      }
+      try {
+        const value = encoder.encode({ id: entry.features.id, eventTime: entry.features.eventTime, scoredAt: now, outputs: result });
+        messages[i] = predictionMessage(target, entry.record, value);
+        this.#observer.prediction(1);
+      } catch (err) {
+        const error = err instanceof RecordError ? err : new RecordError('encode', ErrorCodes.ENCODE_FAILED, messageOf(err));
+        messages[i] = this.#deadLetter(entry.record, error);
+      }
+    }
+    return messages;
+  }
+
+  #deadLetter(record: InputRecord, error: RecordError): OutboundMessage {
+    this.#observer.deadLetter(error.stage, error.code);
+    this.#log.debug(
+      { topic: record.topic, partition: record.partition, offset: record.offset, stage: error.stage, code: error.code },
+      'dead letter',
+    );
+    return deadLetterMessage(this.#o.target, record, error);
+  }
+
+  #enqueueSend(entries: Entry[], messages: OutboundMessage[]): void {
+    this.#sendChain = this.#sendChain.then(async () => {
+      if (!(await this.#sendUntilAcknowledged(messages))) return;
+      const now = (this.#o.now ?? Date.now)();
+      for (const e of entries) {
+        this.tracker.done(e.record.topic, e.record.partition, e.record.offset);
+        this.#observer.latency(Math.max(0, now - Number(e.record.timestamp)) / 1000);
+      }
+      this.#inflight -= entries.length;
+      this.#observer.inflight(this.#inflight);
+      if (this.#paused && this.#inflight <= this.#o.maxInflightRecords / 2) {
+        this.#paused = false;
+        this.#o.onBackpressure?.(false);
+      }
+      this.#o.onAcknowledged?.();
+    });
+  }
+
+  /** Retries until the broker acknowledges, or abort(). Returns whether the messages were acknowledged. */
+  async #sendUntilAcknowledged(messages: OutboundMessage[]): Promise<boolean> {
+    let backoff = this.#o.sinkBackoffMs ?? 100;
+    const maxBackoff = this.#o.sinkMaxBackoffMs ?? 5000;
+    for (;;) {
+      if (this.#aborted) return false;
+      try {
+        await this.#o.sink.send(messages);
+        this.#setSinkHealth(true);
+        return true;
+      } catch (err) {
+        const retryable = !isStreamserveError(err) || err.retryable;
+        this.#observer.sinkError(retryable);
+        this.#setSinkHealth(false);
+        this.#log.warn({ err, messages: messages.length, retryInMs: backoff }, 'writing outcomes failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(maxBackoff, backoff * 2);
+      }
+    }
+  }
+
+  #setSinkHealth(healthy: boolean): void {
+    if (healthy === this.#sinkHealthy) return;
+    this.#sinkHealthy = healthy;
+    this.#o.onSinkHealth?.(healthy);
+  }
+}
