@@ -165,6 +165,9 @@ case "${1:-}" in
       -cp "$LIB/*" kafka.Kafka "$CONF" > "$LOGS/stdout.log" 2>&1 < /dev/null &
     pid=$!
     echo "$pid" > "$PIDFILE"
+    # interrupted or failed before ready: leave no half-started broker behind
+    trap 'kill -KILL "$pid" 2>/dev/null; rm -f "$PIDFILE"; stop_watchdog; exit 130' INT TERM HUP
+    start_watchdog "$pid"
     deadline=$((SECONDS + START_TIMEOUT))
     until grep -q 'Kafka Server started' "$LOGS/server.log" 2>/dev/null && port_open "$PORT"; do
       if ! alive "$pid"; then
@@ -179,7 +182,7 @@ case "${1:-}" in
       fi
       sleep 0.1
     done
-    start_watchdog "$pid"
+    trap - INT TERM HUP
     t2="$(now_ms)"
     echo "kafka ready on 127.0.0.1:$PORT (pid $pid) in $((t2 - t0)) ms (format $((t1 - t0)) ms, broker $((t2 - t1)) ms); logs in $LOGS"
     ;;

@@ -1,0 +1,113 @@
+/**
+ * Smoke test of the test broker itself: what streamserve relies on works — partitioned topics with keyed,
+ * ordered delivery, consumer groups, and transactions that commit outputs and input offsets atomically.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Admin, Producer } from 'kafkajs';
+import { resolveTestBroker, type TestBroker } from '../../support/broker.js';
+import { createKafka, createTopics, readAll, uniqueName, waitFor, withTimeout } from '../../support/kafka.js';
+
+describe('test broker', () => {
+  let broker: TestBroker;
+
+  before(async () => {
+    broker = await resolveTestBroker();
+  });
+  after(async () => {
+    await broker.stop();
+  });
+
+  it('keeps per-partition order of 100 keyed messages on a 3-partition topic', async (t) => {
+    const topic = uniqueName('smoke-keyed');
+    await createTopics(broker.brokers, [{ topic, partitions: 3 }], t);
+    const producer = createKafka(broker.brokers).producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    t.after(() => withTimeout(producer.disconnect(), 10_000, 'producer disconnect'));
+
+    const keys = Array.from({ length: 10 }, (_, i) => `key-${i}`);
+    const sent = Array.from({ length: 100 }, (_, i) => ({ key: keys[i % keys.length]!, value: `${i}` }));
+    await producer.send({ topic, acks: -1, messages: sent });
+
+    const read = await readAll(broker.brokers, topic, { expected: 100, timeoutMs: 20_000 });
+
+    assert.equal(read.length, 100);
+    assert.deepEqual(read.map((m) => Number(m.value?.toString())).sort((a, b) => a - b), sent.map((_, i) => i));
+    const partitions = new Set(read.map((m) => m.partition));
+    assert.ok(partitions.size > 1, `keys spread over partitions, got ${[...partitions].join(',')}`);
+    for (const partition of partitions) {
+      const inPartition = read.filter((m) => m.partition === partition);
+      const offsets = inPartition.map((m) => Number(m.offset));
+      assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${partition}: contiguous offsets from 0`);
+      const values = inPartition.map((m) => Number(m.value?.toString()));
+      assert.deepEqual(values, [...values].sort((a, b) => a - b), `partition ${partition}: send order kept`);
+    }
+    for (const key of keys) {
+      const partitionsOfKey = new Set(read.filter((m) => m.key?.toString() === key).map((m) => m.partition));
+      assert.equal(partitionsOfKey.size, 1, `${key} lives in one partition`);
+    }
+  });
+
+  it('commits outputs and consumer offsets in one transaction; aborted ones stay invisible', async (t) => {
+    const input = uniqueName('smoke-tx-in');
+    const output = uniqueName('smoke-tx-out');
+    const groupId = uniqueName('smoke-tx-group');
+    await createTopics(broker.brokers, [{ topic: input, partitions: 1 }, { topic: output, partitions: 2 }], t);
+
+    const kafka = createKafka(broker.brokers);
+    const plain = kafka.producer();
+    const admin: Admin = kafka.admin();
+    const transactional: Producer = kafka.producer({
+      transactionalId: uniqueName('smoke-tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await Promise.all([plain.connect(), admin.connect(), transactional.connect()]);
+    t.after(async () => {
+      await Promise.all([
+        withTimeout(plain.disconnect(), 10_000, 'producer disconnect'),
+        withTimeout(admin.disconnect(), 10_000, 'admin disconnect'),
+        withTimeout(transactional.disconnect(), 10_000, 'transactional producer disconnect'),
+      ]);
+    });
+    await plain.send({ topic: input, messages: Array.from({ length: 10 }, (_, i) => ({ value: `in-${i}` })) });
+
+    const committedOffset = async (): Promise<string | undefined> => {
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [input] });
+      return entry?.partitions.find((p) => p.partition === 0)?.offset;
+    };
+    const transaction = async (values: string[], nextOffset: number, outcome: 'commit' | 'abort'): Promise<void> => {
+      const tx = await transactional.transaction();
+      try {
+        await tx.send({ topic: output, messages: values.map((value) => ({ key: value, value })) });
+        await tx.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic: input, partitions: [{ partition: 0, offset: String(nextOffset) }] }],
+        });
+      } catch (err) {
+        await tx.abort();
+        throw err;
+      }
+      await (outcome === 'commit' ? tx.commit() : tx.abort());
+    };
+
+    await transaction(['out-0', 'out-1', 'out-2', 'out-3', 'out-4'], 5, 'commit');
+    await waitFor(async () => (await committedOffset()) === '5', { message: 'offset 5 committed by the transaction' });
+
+    await transaction(['aborted-5', 'aborted-6', 'aborted-7', 'aborted-8', 'aborted-9'], 10, 'abort');
+    assert.equal(await committedOffset(), '5', 'an aborted transaction commits no offsets');
+
+    await transaction(['out-5', 'out-6', 'out-7', 'out-8', 'out-9'], 10, 'commit');
+    await waitFor(async () => (await committedOffset()) === '10', { message: 'offset 10 committed by the transaction' });
+
+    const committed = await readAll(broker.brokers, output, { expected: 10, isolation: 'read_committed' });
+    assert.deepEqual(
+      committed.map((m) => m.value?.toString()).sort(),
+      Array.from({ length: 10 }, (_, i) => `out-${i}`).sort(),
+      'read_committed sees exactly the committed outputs',
+    );
+    const everything = await readAll(broker.brokers, output, { expected: 15, isolation: 'read_uncommitted' });
+    assert.equal(everything.length, 15, 'the aborted outputs were written, only hidden from read_committed');
+    assert.equal(everything.filter((m) => m.value?.toString().startsWith('aborted-')).length, 5);
+  });
+});
