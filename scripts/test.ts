@@ -98,7 +98,12 @@ async function main(): Promise<number> {
   try {
     if (needsBroker(files)) {
       const started = Date.now();
-      broker = await resolveTestBroker();
+      try {
+        broker = await resolveTestBroker();
+      } catch (err) {
+        if (interrupted !== undefined) return 130; // the start script was interrupted with us
+        throw err;
+      }
       console.error(`[test] broker ${broker.brokers.join(',')} (${broker.source}) ready in ${Date.now() - started} ms`);
     }
     if (interrupted !== undefined) return 130;

@@ -71,16 +71,6 @@ tool() {  # run any Kafka main class on the same classpath, logging WARN+ to std
     -cp "$LIB/*" "$@"
 }
 
-# Our broker is running: the pid file names a live process that is a broker on this work dir's config
-# (guards against a stale pid file whose pid was reused).
-running() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid; pid="$(cat "$PIDFILE")"
-  kill -0 "$pid" 2>/dev/null || return 1
-  [[ -r "/proc/$pid/cmdline" ]] || return 0
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$CONF"
-}
-
 # alive and not a zombie (a broker that died during `start` is still our unreaped child)
 alive() {
   kill -0 "$1" 2>/dev/null || return 1
@@ -88,11 +78,21 @@ alive() {
   [[ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" != Z ]]
 }
 
+# Our broker is running: the pid file names a live process that is a broker on this work dir's config
+# (guards against a stale pid file whose pid was reused).
+running() {
+  [[ -f "$PIDFILE" ]] || return 1
+  local pid; pid="$(cat "$PIDFILE")"
+  alive "$pid" || return 1
+  [[ -r "/proc/$pid/cmdline" ]] || return 0
+  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$CONF"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_gone() {  # pid, seconds
   local deadline=$((SECONDS + $2))
-  while kill -0 "$1" 2>/dev/null; do
+  while alive "$1"; do
     (( SECONDS < deadline )) || return 1
     sleep 0.1
   done
@@ -128,7 +128,7 @@ case "${1:-}" in
     # download next to lib/ and swap in, so an interrupted download never looks complete and
     # jars of an older pom never stay on the classpath
     rm -rf "$LIB.tmp"
-    mvn -B -q -f "$HERE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIB.tmp"
+    mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIB.tmp"
     cksum < "$HERE/pom.xml" > "$LIB.tmp/.complete"
     rm -rf "$LIB"; mv "$LIB.tmp" "$LIB"
     echo "lib/ ready ($(find "$LIB" -name '*.jar' | wc -l) jars)"

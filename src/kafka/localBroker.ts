@@ -77,7 +77,7 @@ class ScriptBroker implements LocalBroker {
     return this.#enqueue(async () => {
       const result = await this.#run('setup');
       if (result.code !== 0) {
-        throw brokerError(`could not prepare the local Kafka broker: ${result.tail}; ${PREREQUISITES}`);
+        throw brokerError(`could not prepare the local Kafka broker (exit ${result.code}): ${result.tail}; ${PREREQUISITES}`);
       }
     });
   }
@@ -104,7 +104,7 @@ class ScriptBroker implements LocalBroker {
   async #start(keepData: boolean): Promise<void> {
     const result = await this.#run('start', keepData);
     if (result.code !== 0) {
-      throw brokerError(`local Kafka broker on ${this.brokers[0]} did not start: ${result.tail}`);
+      throw brokerError(`local Kafka broker on ${this.brokers[0]} did not start (exit ${result.code}): ${result.tail}`);
     }
     this.#running = true;
   }
