@@ -49,12 +49,14 @@ need_java() {
   command -v "$JAVA" >/dev/null 2>&1 || die "java not found (need Java 17+; set JAVA_HOME or put java on PATH)"
 }
 
-# The versions the pom pins; lib/ is complete when the jars that matter for them are all there.
+# lib/ is complete when stamped for this pom.xml or, unstamped (jars copied in by hand), when the jars that matter
+# for the pinned versions are all there.
 pom_prop() { sed -n "s#.*<$1>\(.*\)</$1>.*#\1#p" "$HERE/pom.xml" | head -n 1; }
 lib_complete() {
   local kv lv sv jar
   kv="$(pom_prop kafka.version)"; lv="$(pom_prop log4j.version)"; sv="$(pom_prop slf4j.version)"
-  [[ -f "$LIB/.complete" && "$(cat "$LIB/.complete")" == "$(cksum < "$HERE/pom.xml")" ]] && return 0
+  # `setup` stamps lib/ with the pom it downloaded for; a changed pom means a new download
+  if [[ -f "$LIB/.complete" ]]; then [[ "$(cat "$LIB/.complete")" == "$(cksum < "$HERE/pom.xml")" ]]; return; fi
   for jar in "kafka_2.13-$kv" "kafka-clients-$kv" "kafka-server-$kv" "kafka-raft-$kv" "kafka-metadata-$kv" \
              "kafka-storage-$kv" "kafka-tools-$kv" "kafka-transaction-coordinator-$kv" \
              "kafka-group-coordinator-$kv" "log4j-core-$lv" "log4j-slf4j-impl-$lv" "slf4j-api-$sv" \
@@ -128,7 +130,9 @@ case "${1:-}" in
     # download next to lib/ and swap in, so an interrupted download never looks complete and
     # jars of an older pom never stay on the classpath
     rm -rf "$LIB.tmp"
-    mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIB.tmp"
+    # (Maven 3.8 still writes colour resets with -B; strip them from the log)
+    mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIB.tmp" 2>&1 \
+      | sed 's/\x1b\[[0-9;]*m//g'
     cksum < "$HERE/pom.xml" > "$LIB.tmp/.complete"
     rm -rf "$LIB"; mv "$LIB.tmp" "$LIB"
     echo "lib/ ready ($(find "$LIB" -name '*.jar' | wc -l) jars)"
