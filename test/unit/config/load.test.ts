@@ -1,0 +1,194 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, redactedConfig } from '../../../src/config/load.js';
+import { settings } from '../../../src/config/settings.js';
+import { ErrorCodes, StreamserveError } from '../../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'streamserve-config-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+function configFile(content: unknown): string {
+  const path = join(dir, `config-${++files}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+/** The CONFIG_INVALID error loadConfig throws for these sources. */
+function configError(sources: Parameters<typeof loadConfig>[0]): StreamserveError {
+  try {
+    loadConfig(sources);
+  } catch (err) {
+    assert.ok(err instanceof StreamserveError, String(err));
+    assert.equal(err.code, ErrorCodes.CONFIG_INVALID);
+    return err;
+  }
+  assert.fail('loadConfig accepted an invalid configuration');
+}
+
+/** The message's problem lines, one per violation. */
+const problemLines = (err: Error) => err.message.split('\n').filter((l) => l.startsWith('  - '));
+
+describe('loadConfig', () => {
+  test('defaults with no sources', () => {
+    const config = loadConfig();
+    assert.equal(config.brokers, undefined);
+    assert.equal(config.clientId, 'streamserve');
+    assert.equal(config.ssl, false);
+    assert.equal(config.inputTopic, 'borehole-inputs');
+    assert.equal(config.outputTopic, 'borehole-predictions');
+    assert.equal(config.dlqTopic, 'borehole-dead-letters');
+    assert.equal(config.groupId, 'streamserve');
+    assert.equal(config.backend, 'wasm');
+    assert.equal(config.wireFormat, 'raw');
+    assert.equal(config.maxBatchSize, 256);
+    assert.equal(config.maxBatchDelayMs, 5);
+    assert.equal(config.maxInflightRecords, 20000);
+    assert.equal(config.adminHost, '127.0.0.1');
+    assert.equal(config.adminPort, 9464);
+    assert.equal(config.saslPassword, undefined);
+  });
+
+  test('environment variables set values, typed', () => {
+    const config = loadConfig({ env: { MAX_BATCH_SIZE: '32', KAFKA_SSL: 'true', BACKEND: 'cpu', ADMIN_PORT: '0' } });
+    assert.equal(config.maxBatchSize, 32);
+    assert.equal(config.ssl, true);
+    assert.equal(config.backend, 'cpu');
+    assert.equal(config.adminPort, 0);
+  });
+
+  test('a flag wins over the environment', () => {
+    const config = loadConfig({
+      env: { MAX_BATCH_SIZE: '32', BACKEND: 'cpu', INPUT_TOPIC: 'from-env' },
+      flags: { 'max-batch-size': '8', backend: 'wasm' },
+    });
+    assert.equal(config.maxBatchSize, 8);
+    assert.equal(config.backend, 'wasm');
+    assert.equal(config.inputTopic, 'from-env', 'the environment still applies where no flag is given');
+  });
+
+  test('the file is below the environment, above the defaults', () => {
+    const file = configFile({ maxBatchSize: 100, maxBatchDelayMs: 20, groupId: 'from-file' });
+    const config = loadConfig({ file, env: { MAX_BATCH_SIZE: '50' }, flags: { group: 'from-flag' } });
+    assert.equal(config.maxBatchSize, 50, 'env over file');
+    assert.equal(config.maxBatchDelayMs, 20, 'file over default');
+    assert.equal(config.groupId, 'from-flag', 'flag over file');
+  });
+
+  test('an empty environment variable counts as unset', () => {
+    const file = configFile({ maxBatchSize: 100 });
+    assert.equal(loadConfig({ file, env: { MAX_BATCH_SIZE: '' } }).maxBatchSize, 100);
+    assert.equal(loadConfig({ env: { MAX_BATCH_SIZE: '' } }).maxBatchSize, 256);
+  });
+
+  test('every bad setting is reported at once, in one CONFIG_INVALID error naming its env var and flag', () => {
+    const err = configError({ env: { MAX_BATCH_SIZE: 'abc', BACKEND: 'gpu', ADMIN_PORT: '70000' } });
+    const lines = problemLines(err);
+    assert.equal(lines.length, 3, err.message);
+    for (const [name, env, flag] of [
+      ['maxBatchSize', 'MAX_BATCH_SIZE', '--max-batch-size'],
+      ['backend', 'BACKEND', '--backend'],
+      ['adminPort', 'ADMIN_PORT', '--admin-port'],
+    ] as const) {
+      const line = lines.find((l) => l.includes(`${name} (`));
+      assert.ok(line, `${name} is reported: ${err.message}`);
+      assert.ok(line.includes(env), `${name} names ${env}: ${line}`);
+      assert.ok(line.includes(flag), `${name} names ${flag}: ${line}`);
+    }
+    assert.match(err.message, /"abc"/, 'shows the value given');
+    assert.match(err.message, /"gpu"/);
+  });
+
+  test('bad values from flags and the file are reported too, alongside env problems', () => {
+    const file = configFile({ maxBatchDelayMs: -1 });
+    const err = configError({ file, env: { KAFKA_SSL: 'maybe' }, flags: { 'max-inflight': '0' } });
+    const lines = problemLines(err);
+    assert.equal(lines.length, 3, err.message);
+    assert.ok(lines.some((l) => l.includes('MAX_BATCH_DELAY_MS') && l.includes('--max-batch-delay-ms')));
+    assert.ok(lines.some((l) => l.includes('KAFKA_SSL') && l.includes('--ssl')));
+    assert.ok(lines.some((l) => l.includes('MAX_INFLIGHT_RECORDS') && l.includes('--max-inflight')));
+  });
+
+  test('an unknown key in the file is reported by name', () => {
+    const file = configFile({ maxBatchSize: 8, maxBatchSzie: 9 });
+    const err = configError({ file });
+    assert.equal(problemLines(err).length, 1, err.message);
+    assert.match(err.message, /maxBatchSzie \(config file\): unknown setting/);
+  });
+
+  test('an unknown key that happens to be an Object.prototype name is reported too', () => {
+    const file = configFile({ toString: 'x', constructor: 1 });
+    const err = configError({ file });
+    assert.match(err.message, /toString \(config file\): unknown setting/);
+    assert.match(err.message, /constructor \(config file\): unknown setting/);
+  });
+
+  test('a file that is not a JSON object is CONFIG_INVALID', () => {
+    configError({ file: configFile('{ not json') });
+    configError({ file: configFile([1, 2]) });
+    configError({ file: join(dir, 'does-not-exist.json') });
+  });
+
+  test('the same input and output topic is refused', () => {
+    const err = configError({ env: { INPUT_TOPIC: 'same', OUTPUT_TOPIC: 'same' } });
+    assert.match(err.message, /outputTopic \(OUTPUT_TOPIC \/ --output-topic\): must differ from the input topic/);
+  });
+
+  test('a dead-letter topic equal to the input or output topic is refused', () => {
+    assert.match(configError({ flags: { 'dlq-topic': 'borehole-inputs' } }).message, /dlqTopic/);
+    assert.match(configError({ flags: { 'dlq-topic': 'borehole-predictions' } }).message, /dlqTopic/);
+  });
+
+  test("brokers: 'a:1, b:2' is two brokers, trimmed; a file may give an array", () => {
+    assert.deepEqual(loadConfig({ env: { KAFKA_BROKERS: 'a:1, b:2' } }).brokers, ['a:1', 'b:2']);
+    assert.deepEqual(loadConfig({ flags: { brokers: ' localhost:9092 ,,' } }).brokers, ['localhost:9092']);
+    assert.deepEqual(loadConfig({ file: configFile({ brokers: ['k1:9092', 'k2:9093'] }) }).brokers, ['k1:9092', 'k2:9093']);
+  });
+
+  test('brokers without a port, or an empty list, are refused', () => {
+    assert.match(configError({ env: { KAFKA_BROKERS: 'a:1,b' } }).message, /KAFKA_BROKERS/);
+    assert.match(configError({ flags: { brokers: ' , ' } }).message, /--brokers/);
+  });
+
+  test('SASL needs a username and password', () => {
+    const err = configError({ env: { KAFKA_SASL_MECHANISM: 'plain' } });
+    assert.match(err.message, /KAFKA_SASL_USERNAME/);
+    assert.match(err.message, /KAFKA_SASL_PASSWORD/);
+  });
+
+  test('redactedConfig hides saslPassword and nothing else', () => {
+    const config = loadConfig({
+      env: { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: 'hunter2-secret' },
+    });
+    assert.equal(config.saslPassword, 'hunter2-secret', 'the config itself keeps the password for kafkajs');
+    const shown = redactedConfig(config);
+    assert.equal(shown.saslPassword, '[redacted]');
+    assert.equal(shown.saslUsername, 'alice');
+    assert.equal(shown.maxBatchSize, 256);
+    assert.ok(!JSON.stringify(shown).includes('hunter2-secret'));
+    assert.equal(redactedConfig(loadConfig()).saslPassword, undefined, 'an unset secret stays unset');
+  });
+
+  test('every secret setting is redacted', () => {
+    const secrets = Object.entries(settings).filter(([, s]) => 'secret' in s && s.secret);
+    assert.deepEqual(secrets.map(([name]) => name), ['saslPassword']);
+  });
+
+  test('the result is frozen', () => {
+    const config = loadConfig({ env: { KAFKA_BROKERS: 'a:1' } });
+    assert.ok(Object.isFrozen(config));
+    assert.throws(() => {
+      (config as { maxBatchSize: number }).maxBatchSize = 1;
+    }, TypeError);
+    assert.equal(config.maxBatchSize, 256);
+  });
+
+  test('the brokers list inside the result is frozen too', () => {
+    const config = loadConfig({ env: { KAFKA_BROKERS: 'a:1' } });
+    assert.throws(() => config.brokers!.push('evil:1'), TypeError);
+    assert.deepEqual(config.brokers, ['a:1']);
+  });
+});
