@@ -47,7 +47,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const problems: string[] = [];
 
   for (const key of Object.keys(file)) {
-    if (!(key in settings)) problems.push(`${key} (config file): unknown setting`);
+    if (!Object.hasOwn(settings, key)) problems.push(`${key} (config file): unknown setting`);
   }
 
   const raw: Record<string, unknown> = {};
@@ -90,6 +90,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (problems.length > 0) {
     throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
+  for (const value of Object.values(out)) if (Array.isArray(value)) Object.freeze(value);
   return Object.freeze(out) as Config;
 }
 

@@ -58,6 +58,12 @@ export const settings = {
   outputTopic: setting({ env: 'OUTPUT_TOPIC', flag: 'output-topic', schema: topic.default('borehole-predictions'), doc: 'Topic predictions are written to.' }),
   dlqTopic: setting({ env: 'DLQ_TOPIC', flag: 'dlq-topic', schema: topic.default('borehole-dead-letters'), doc: 'Topic dead letters are written to.' }),
   groupId: setting({ env: 'GROUP_ID', flag: 'group', schema: z.string().min(1).default('streamserve'), doc: 'Consumer group; instances with the same group share partitions.' }),
+  startFrom: setting({
+    env: 'START_FROM',
+    flag: 'start-from',
+    schema: z.enum(['earliest', 'latest']).default('earliest'),
+    doc: 'Where a new consumer group starts: earliest (score the whole topic) or latest.',
+  }),
   modelDir: setting({ env: 'MODEL_DIR', flag: 'model', schema: z.string().min(1).default('weights/borehole'), doc: 'Directory with model.json, weight shards and signature.json.' }),
   backend: setting({ env: 'BACKEND', flag: 'backend', schema: z.enum(BackendNames).default('wasm'), doc: 'TensorFlow.js backend: tensorflow (needs @tensorflow/tfjs-node), wasm, cpu.' }),
   inputSchema: setting({ env: 'INPUT_SCHEMA', flag: 'input-schema', schema: z.string().min(1).default('schemas/borehole-input.avsc'), doc: 'Avro reader schema of inputs.' }),

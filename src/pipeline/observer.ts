@@ -25,3 +25,16 @@ export const noopObserver: PipelineObserver = {
   inflight() {},
   sinkError() {},
 };
+
+/** One observer that forwards every call to each of `observers`. */
+export function fanOut(...observers: PipelineObserver[]): PipelineObserver {
+  return {
+    recordsIn: (t, p, n) => observers.forEach((o) => o.recordsIn(t, p, n)),
+    prediction: (n) => observers.forEach((o) => o.prediction(n)),
+    deadLetter: (s, c) => observers.forEach((o) => o.deadLetter(s, c)),
+    batch: (r, s) => observers.forEach((o) => o.batch(r, s)),
+    latency: (s) => observers.forEach((o) => o.latency(s)),
+    inflight: (n) => observers.forEach((o) => o.inflight(n)),
+    sinkError: (r) => observers.forEach((o) => o.sinkError(r)),
+  };
+}

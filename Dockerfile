@@ -1,0 +1,17 @@
+# streamserve: the TypeScript sources run through tsx, the example model in weights/, the wasm backend.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY bin ./bin
+COPY src ./src
+COPY schemas ./schemas
+COPY weights ./weights
+COPY tsconfig.json ./
+# The admin server must be reachable from outside the container.
+ENV ADMIN_HOST=0.0.0.0 ADMIN_PORT=9464 LOG_FORMAT=json
+EXPOSE 9464
+USER node
+ENTRYPOINT ["node", "bin/streamserve.js"]
+CMD ["run"]

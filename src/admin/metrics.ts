@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PipelineObserver } from '../pipeline/observer.js';
+import type { PartitionStatus } from '../kafka/source.js';
+
+/** Every metric streamserve exports, declared once. Names are part of the operating contract (README). */
+export class Metrics implements PipelineObserver {
+  readonly registry = new Registry();
+  readonly #recordsIn: Counter<'topic' | 'partition'>;
+  readonly #predictions: Counter;
+  readonly #deadLetters: Counter<'stage' | 'code'>;
+  readonly #batchSize: Histogram;
+  readonly #inferSeconds: Histogram;
+  readonly #latency: Histogram;
+  readonly #inflight: Gauge;
+  readonly #sinkErrors: Counter<'retryable'>;
+  readonly #modelInfo: Gauge<'model' | 'version' | 'backend'>;
+  readonly #ready: Gauge;
+
+  /** `partitions` is read at scrape time for lag and paused partitions. */
+  constructor(partitions: () => PartitionStatus[]) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'streamserve_' });
+    this.#recordsIn = new Counter({ name: 'streamserve_records_in_total', help: 'Input records taken in', labelNames: ['topic', 'partition'], registers });
+    this.#predictions = new Counter({ name: 'streamserve_predictions_total', help: 'Predictions produced', registers });
+    this.#deadLetters = new Counter({ name: 'streamserve_dead_letters_total', help: 'Dead letters produced', labelNames: ['stage', 'code'], registers });
+    this.#batchSize = new Histogram({
+      name: 'streamserve_batch_size',
+      help: 'Rows per model call',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048],
+      registers,
+    });
+    this.#inferSeconds = new Histogram({
+      name: 'streamserve_inference_seconds',
+      help: 'Wall time of one model call',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: 'streamserve_end_to_end_latency_seconds',
+      help: 'Outcome acknowledged time minus input record timestamp',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#inflight = new Gauge({ name: 'streamserve_inflight_records', help: 'Records taken in and not yet acknowledged', registers });
+    this.#sinkErrors = new Counter({ name: 'streamserve_sink_errors_total', help: 'Failed writes of outcomes (retried)', labelNames: ['retryable'], registers });
+    this.#modelInfo = new Gauge({ name: 'streamserve_model_info', help: 'Loaded model and backend', labelNames: ['model', 'version', 'backend'], registers });
+    this.#ready = new Gauge({ name: 'streamserve_ready', help: '1 when ready to serve', registers });
+    new Gauge({
+      name: 'streamserve_consumer_lag',
+      help: 'High watermark minus committed offset, per assigned partition',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of partitions()) if (p.lag !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.lag);
+      },
+    });
+    new Gauge({
+      name: 'streamserve_paused_partitions',
+      help: 'Assigned partitions paused by backpressure',
+      registers,
+      collect() {
+        this.set(partitions().filter((p) => p.paused).length);
+      },
+    });
+  }
+
+  modelLoaded(model: string, version: string, backend: string): void {
+    this.#modelInfo.set({ model, version, backend }, 1);
+  }
+
+  setReady(ready: boolean): void {
+    this.#ready.set(ready ? 1 : 0);
+  }
+
+  recordsIn(topic: string, partition: number, count: number): void {
+    this.#recordsIn.inc({ topic, partition: String(partition) }, count);
+  }
+  prediction(count: number): void {
+    this.#predictions.inc(count);
+  }
+  deadLetter(stage: string, code: string): void {
+    this.#deadLetters.inc({ stage, code });
+  }
+  batch(rows: number, inferSeconds: number): void {
+    this.#batchSize.observe(rows);
+    this.#inferSeconds.observe(inferSeconds);
+  }
+  latency(seconds: number): void {
+    this.#latency.observe(seconds);
+  }
+  inflight(records: number): void {
+    this.#inflight.set(records);
+  }
+  sinkError(retryable: boolean): void {
+    this.#sinkErrors.inc({ retryable: String(retryable) });
+  }
+}

@@ -1,0 +1,237 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/settings.js';
+import { redactedConfig, requireSettings } from './config/load.js';
+import { loadAvroSchema, recordFieldNames } from './codec/schema.js';
+import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
+import { avroPredictionEncoder } from './codec/predictionEncoder.js';
+import type { Model } from './model/model.js';
+import type { Signature } from './model/signature.js';
+import { loadModel } from './model/tfjsModel.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { fanOut } from './pipeline/observer.js';
+import { createKafka } from './kafka/client.js';
+import { KafkaSink } from './kafka/sink.js';
+import { KafkaSource } from './kafka/source.js';
+import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
+import { Metrics } from './admin/metrics.js';
+import { Stats } from './admin/stats.js';
+import { ErrorCodes, StreamserveError, messageOf } from './errors.js';
+
+export const AppStates = ['starting', 'running', 'draining', 'stopped', 'failed'] as const;
+export type AppState = (typeof AppStates)[number];
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+  /** Called once when the app fails on its own (consumer crash) and should be stopped with a non-zero exit. */
+  onFatal?: (err: Error) => void;
+}
+
+/**
+ * The composition root: the only place that knows every concrete part. Start order is outside-in for
+ * observability (admin first, so /healthz answers while the model loads), and stop order is input-first.
+ */
+export class App implements AdminSource {
+  readonly #config: Config;
+  readonly #log: Logger;
+  readonly #onFatal: (err: Error) => void;
+  readonly #stats = new Stats();
+  readonly #metrics: Metrics;
+  #state: AppState = 'starting';
+  #startedAt = Date.now();
+  #adminPort: number | null = null;
+  #admin: AdminServer | null = null;
+  #model: Model | null = null;
+  #signature: Signature | null = null;
+  #sink: KafkaSink | null = null;
+  #source: KafkaSource | null = null;
+  #pipeline: Pipeline | null = null;
+  #stopping: Promise<number> | null = null;
+
+  constructor(options: AppOptions) {
+    this.#config = options.config;
+    this.#log = options.logger;
+    this.#onFatal = options.onFatal ?? (() => {});
+    this.#metrics = new Metrics(() => this.#source?.status() ?? []);
+  }
+
+  get registry() {
+    return this.#metrics.registry;
+  }
+
+  get state(): AppState {
+    return this.#state;
+  }
+
+  /** The admin server's bound port (useful with adminPort 0). */
+  get adminPort(): number | null {
+    return this.#adminPort;
+  }
+
+  async start(): Promise<void> {
+    const config = this.#config;
+    requireSettings(config, ['brokers'], 'run');
+    this.#log.info({ config: redactedConfig(config) }, 'starting streamserve');
+
+    this.#admin = new AdminServer({ host: config.adminHost, port: config.adminPort, source: this, logger: this.#log });
+    this.#adminPort = await this.#admin.start();
+
+    const [inputType, outputType] = await Promise.all([loadAvroSchema(config.inputSchema), loadAvroSchema(config.outputSchema)]);
+    this.#model = await loadModel({ dir: config.modelDir, backend: config.backend, logger: this.#log.child({ component: 'model' }) });
+    const signature = (this.#signature = this.#model.signature);
+    checkInputSchema(signature, recordFieldNames(inputType), config.inputSchema);
+    const encoder = avroPredictionEncoder(outputType, signature);
+    const decoder = this.#decoder(inputType);
+    this.#metrics.modelLoaded(signature.name, signature.version, this.#model.backend);
+
+    const kafka = createKafka({ ...config, brokers: config.brokers! }, this.#log);
+    this.#sink = new KafkaSink(kafka, this.#log);
+    try {
+      await this.#sink.start();
+    } catch (cause) {
+      throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot connect to ${config.brokers!.join(',')}: ${messageOf(cause)}`, { cause });
+    }
+
+    const pipeline = (this.#pipeline = new Pipeline({
+      model: this.#model,
+      decoder,
+      encoder,
+      sink: this.#sink,
+      target: { outputTopic: config.outputTopic, deadLetterTopic: config.dlqTopic, signature, backend: this.#model.backend },
+      maxBatchSize: config.maxBatchSize,
+      maxBatchDelayMs: config.maxBatchDelayMs,
+      maxInflightRecords: config.maxInflightRecords,
+      logger: this.#log.child({ component: 'pipeline' }),
+      observer: fanOut(this.#metrics, this.#stats),
+      onBackpressure: (paused) => this.#source?.setPaused(paused),
+      onAcknowledged: () => this.#source?.requestCommit(),
+      onSinkHealth: (healthy) => {
+        this.#log[healthy ? 'info' : 'warn']({ healthy }, healthy ? 'output writable again' : 'output not writable');
+        this.#metrics.setReady(this.readiness().ready);
+      },
+    }));
+
+    this.#source = new KafkaSource({
+      kafka,
+      pipeline,
+      topic: config.inputTopic,
+      groupId: config.groupId,
+      fromBeginning: config.startFrom === 'earliest',
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+      logger: this.#log,
+      onFatal: (err) => this.#fail(err),
+    });
+    await this.#source.start();
+    this.#state = 'running';
+    this.#log.info({ input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, group: config.groupId }, 'streamserve running');
+  }
+
+  #decoder(inputType: Parameters<typeof rawAvroDecoder>[0]): InputDecoder {
+    if (this.#config.wireFormat === 'raw') return rawAvroDecoder(inputType);
+    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `wireFormat ${this.#config.wireFormat} is not supported yet`);
+  }
+
+  #fail(err: Error): void {
+    if (this.#state === 'failed') return;
+    this.#log.error({ err }, 'streamserve failed');
+    this.#state = 'failed';
+    this.#onFatal(err);
+  }
+
+  /**
+   * Graceful stop, input first: readiness 503, stop fetching, drain batcher and in-flight work, commit,
+   * leave the group, close producer, model and admin server — all under `shutdownTimeoutMs`.
+   * Resolves to the exit code: 0 when everything in flight was written and committed in time. Idempotent.
+   */
+  stop(): Promise<number> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<number> {
+    const failed = this.#state === 'failed';
+    this.#state = 'draining';
+    this.#metrics.setReady(false);
+    const started = Date.now();
+    this.#log.info({ inflight: this.#pipeline?.inflight ?? 0, timeoutMs: this.#config.shutdownTimeoutMs }, 'stopping');
+    let clean = !failed;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#config.shutdownTimeoutMs);
+    });
+    const drain = (async () => {
+      this.#source?.stopFetching();
+      await this.#pipeline?.drain();
+      await this.#source?.flushCommits();
+      return 'drained' as const;
+    })();
+    const outcome = await Promise.race([drain, deadline]).catch((err: unknown) => {
+      this.#log.error({ err }, 'drain failed');
+      return 'error' as const;
+    });
+    if (outcome !== 'drained') {
+      clean = false;
+      this.#pipeline?.abort();
+      if (outcome === 'timeout') {
+        this.#log.error(
+          { code: ErrorCodes.SHUTDOWN_TIMEOUT, inflight: this.#pipeline?.inflight },
+          'shutdown deadline passed; unacknowledged records stay uncommitted and will be re-read',
+        );
+      }
+    }
+    const closeAll = Promise.allSettled([this.#source?.close(), this.#sink?.close()]).then(() =>
+      Promise.allSettled([this.#model?.close(), this.#admin?.close()]),
+    );
+    // Closing gets what is left of the deadline, and at least a moment to leave the group.
+    const left = Math.max(2000, this.#config.shutdownTimeoutMs - (Date.now() - started));
+    await Promise.race([closeAll, new Promise((resolve) => setTimeout(resolve, left).unref())]);
+    clearTimeout(timer);
+    this.#state = failed ? 'failed' : 'stopped';
+    this.#log.info({ ms: Date.now() - started, clean, ...this.#stats.snapshot() }, 'stopped');
+    return clean ? 0 : 1;
+  }
+
+  readiness(): Readiness {
+    const checks = {
+      running: this.#state === 'running',
+      modelWarm: this.#model !== null,
+      groupJoined: this.#source?.joined ?? false,
+      producerConnected: this.#sink?.connected ?? false,
+      outputWritable: this.#pipeline?.sinkHealthy ?? false,
+    };
+    return { ready: Object.values(checks).every(Boolean), checks };
+  }
+
+  status(): unknown {
+    const sig = this.#signature;
+    return {
+      state: this.#state,
+      startedAt: new Date(this.#startedAt).toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
+      ready: this.readiness(),
+      model: sig && { name: sig.name, version: sig.version, dir: this.#config.modelDir },
+      backend: this.#model?.backend ?? null,
+      guarantee: 'at-least-once',
+      topics: { input: this.#config.inputTopic, output: this.#config.outputTopic, deadLetter: this.#config.dlqTopic },
+      group: this.#config.groupId,
+      batching: { maxBatchSize: this.#config.maxBatchSize, maxBatchDelayMs: this.#config.maxBatchDelayMs },
+      inflight: this.#pipeline?.inflight ?? 0,
+      maxInflightRecords: this.#config.maxInflightRecords,
+      paused: this.#source?.paused ?? false,
+      assignments: this.#source?.status() ?? [],
+      counts: this.#stats.snapshot(),
+    };
+  }
+}
+
+/** Every field the signature reads must exist in the input schema, or no record could ever be scored. */
+function checkInputSchema(signature: Signature, fields: string[], path: string): void {
+  const have = new Set(fields);
+  const needed = [signature.idField, signature.eventTimeField, ...signature.inputs.map((c) => c.field)];
+  const missing = needed.filter((f) => !have.has(f));
+  if (missing.length > 0) {
+    throw new StreamserveError(ErrorCodes.SCHEMA_INVALID, `input schema ${path} lacks field(s) the model signature reads: ${missing.join(', ')}`);
+  }
+}

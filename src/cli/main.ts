@@ -1,0 +1,47 @@
+import { isStreamserveError, ErrorCodes } from '../errors.js';
+import { consumeCommand } from './consume.js';
+import { demoCommand } from './demo.js';
+import { generateCommand, produceCommand } from './produce.js';
+import { runCommand } from './run.js';
+import { topicsCommand } from './topics.js';
+import { trainCommand } from './train.js';
+
+const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  run: { run: runCommand, help: 'consume inputs, score them, publish predictions and dead letters' },
+  demo: { run: demoCommand, help: 'end to end on a local broker: publish sample inputs, score them, show the result' },
+  train: { run: trainCommand, help: 'train the example borehole model into weights/borehole (deterministic)' },
+  topics: { run: topicsCommand, help: 'create the input, output and dead-letter topics [--partitions N]' },
+  produce: { run: produceCommand, help: 'publish JSON lines (stdin or --file) as Avro inputs' },
+  generate: { run: generateCommand, help: 'publish N random borehole inputs [--count N --seed S]' },
+  consume: { run: consumeCommand, help: 'print predictions (or --dead-letters) as JSON lines' },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(9)} ${c.help}`);
+  return `usage: streamserve <command> [--flags]\n\ncommands:\n${lines.join('\n')}\n\nSettings come from flags, environment variables and --config FILE; see README.md.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (isStreamserveError(err)) {
+      process.stderr.write(`streamserve ${name}: ${err.code}: ${err.message}\n`);
+      return err.code === ErrorCodes.CONFIG_INVALID ? 2 : 1;
+    }
+    process.stderr.write(`streamserve ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

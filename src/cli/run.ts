@@ -1,0 +1,38 @@
+import { App } from '../app.js';
+import { commandContext } from './context.js';
+
+/** `streamserve run`: serve until SIGTERM/SIGINT, then stop gracefully. A second signal exits at once. */
+export async function runCommand(argv: string[]): Promise<number> {
+  const { config, logger } = commandContext(argv);
+  let fatal: ((err: Error) => void) | undefined;
+  const failed = new Promise<Error>((resolve) => (fatal = resolve));
+  const app = new App({ config, logger, onFatal: (err) => fatal!(err) });
+
+  let signals = 0;
+  const stopOn = new Promise<string>((resolve) => {
+    const onSignal = (signal: string) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting without draining');
+        process.exit(130);
+      }
+      resolve(signal);
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+  });
+
+  try {
+    await Promise.race([app.start(), failed.then((err) => Promise.reject(err))]);
+  } catch (err) {
+    logger.error({ err }, 'startup failed');
+    await app.stop();
+    logger.flush();
+    return 1;
+  }
+  const why = await Promise.race([stopOn.then((s) => ({ signal: s })), failed.then((err) => ({ err }))]);
+  logger.info(why, 'stop requested');
+  const code = await app.stop();
+  logger.flush();
+  return 'err' in why ? 1 : code;
+}
