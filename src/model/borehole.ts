@@ -45,15 +45,20 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** `count` inputs drawn uniformly from BOREHOLE_RANGES; the same (count, seed) always gives the same inputs. */
-export function sampleBoreholeInputs(count: number, seed: number): BoreholeInput[] {
+export type BoreholeRanges = Readonly<Record<BoreholeField, readonly [number, number]>>;
+
+/**
+ * `count` inputs drawn uniformly from `ranges` (default BOREHOLE_RANGES); the same arguments always give the
+ * same inputs.
+ */
+export function sampleBoreholeInputs(count: number, seed: number, ranges: BoreholeRanges = BOREHOLE_RANGES): BoreholeInput[] {
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
   const random = mulberry32(seed);
   const inputs: BoreholeInput[] = [];
   for (let i = 0; i < count; i++) {
     const row = {} as Record<BoreholeField, number>;
     for (const field of BOREHOLE_FIELDS) {
-      const [min, max] = BOREHOLE_RANGES[field];
+      const [min, max] = ranges[field];
       row[field] = min + random() * (max - min);
     }
     inputs.push(row);

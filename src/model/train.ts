@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from './backend.js';
 import { BOREHOLE_FIELDS, BOREHOLE_OUTPUT, BOREHOLE_RANGES, borehole, mulberry32, sampleBoreholeInputs } from './borehole.js';
-import type { BoreholeInput } from './borehole.js';
+import type { BoreholeField, BoreholeInput, BoreholeRanges } from './borehole.js';
 import { boreholeAccuracy } from './evaluate.js';
 import { MODEL_JSON, WEIGHTS_BIN, fileSaveHandler } from './fileIO.js';
 import type { BackendName } from './model.js';
@@ -29,6 +29,11 @@ export interface TrainOptions {
   version?: string;
   heldoutSamples?: number;
   heldoutSeed?: number;
+  /**
+   * Training inputs are drawn from each column's range widened by this fraction of its half-width (in transformed
+   * space) on both sides, so the corners of the accepted domain are not the edges of the data, where a net fits worst.
+   */
+  margin?: number;
   /** Accept the model only if its held-out MAPE (fraction) is at most this. */
   maxMape?: number;
   log?: (message: string) => void;
@@ -53,13 +58,14 @@ export interface TrainReport {
 
 export const TRAIN_DEFAULTS = {
   seed: 42,
-  samples: 16384,
-  epochs: 60,
+  samples: 32768,
+  epochs: 100,
   batchSize: 128,
   backend: 'wasm',
   version: '1.0.0',
   heldoutSamples: 10000,
   heldoutSeed: 4242,
+  margin: 0.1,
   maxMape: 0.01,
 } as const satisfies Partial<TrainOptions>;
 
@@ -81,6 +87,16 @@ function inputColumns(): InputColumn[] {
     const [lo, hi] = log ? [Math.log(min), Math.log(max)] : [min, max];
     return { field, transform: log ? 'log' : 'identity', center: (lo + hi) / 2, scale: (hi - lo) / 2, min, max };
   });
+}
+
+/** BOREHOLE_RANGES widened by `margin` × half-width on each side, in each column's transformed space. */
+function trainingRanges(columns: readonly InputColumn[], margin: number): BoreholeRanges {
+  const ranges = {} as Record<BoreholeField, readonly [number, number]>;
+  for (const c of columns) {
+    const untransform = (v: number) => (c.transform === 'log' ? Math.exp(v) : v);
+    ranges[c.field as BoreholeField] = [untransform(c.center - c.scale * (1 + margin)), untransform(c.center + c.scale * (1 + margin))];
+  }
+  return ranges;
 }
 
 /** Standardises log(flow) with the training data's mean and standard deviation. */
@@ -191,9 +207,9 @@ export async function trainBorehole(options: TrainOptions): Promise<TrainReport>
   const backend = await useBackend(o.backend);
   log(`training borehole MLP ${BOREHOLE_FIELDS.length}→${HIDDEN_UNITS.join('→')}→1 on ${backend}: ${o.samples} samples, ${o.epochs} epochs, seed ${o.seed}`);
 
-  const inputs = sampleBoreholeInputs(o.samples, o.seed);
-  const targets = inputs.map(borehole);
   const columns = inputColumns();
+  const inputs = sampleBoreholeInputs(o.samples, o.seed, trainingRanges(columns, o.margin));
+  const targets = inputs.map(borehole);
   const output = outputColumn(targets);
   const { x, y } = tensors(inputs, columns, output, targets);
   const network = buildNetwork(o.seed);
