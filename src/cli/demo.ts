@@ -10,6 +10,7 @@ import { borehole } from '../model/borehole.js';
 import { loadConfig } from '../config/load.js';
 import { demoInputs } from '../demo/demoInputs.js';
 import { Header } from '../pipeline/headers.js';
+import { createLogger } from '../logger.js';
 import { commandContext, intFlag } from './context.js';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -23,7 +24,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, { count: { type: 'string' }, partitions: { type: 'string' }, 'keep-broker': { type: 'boolean' } });
   const count = intFlag(ctx.flags, 'count', 20_000, 1);
   const partitions = intFlag(ctx.flags, 'partitions', 3, 1);
-  const log = ctx.logger;
+  // The demo prints its own report on stdout; logs stay at warn unless LOG_LEVEL asks for more.
+  const log = process.env.LOG_LEVEL ? ctx.logger : createLogger({ level: 'warn', format: ctx.config.logFormat });
 
   let broker: LocalBroker | null = null;
   let brokers = ctx.config.brokers;

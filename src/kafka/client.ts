@@ -6,8 +6,13 @@ type KafkaSettings = Pick<Config, 'clientId' | 'ssl' | 'saslMechanism' | 'saslUs
   brokers: string[];
 };
 
-const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error',
+/**
+ * kafkajs logs every retried protocol error (coordinator loading, leader moved) at ERROR; those it recovers from,
+ * and what it cannot recover from reaches us as a rejected call or a CRASH event, logged by our own code. So its
+ * ERROR is our warn.
+ */
+const levels: Record<number, 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'warn',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'info',
   [logLevel.DEBUG]: 'debug',
@@ -25,6 +30,8 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...rest } = entry;
+        // The sink bounds kafkajs' retries on purpose: it retries whole batches itself and must see an outage.
+        if (message.startsWith('Limiting retries for the idempotent producer')) return;
         const name = levels[level] ?? 'info';
         log[name === 'info' ? 'debug' : name]({ kafkajs: rest }, message);
       },
