@@ -24,6 +24,8 @@ type Suite = keyof typeof SUITES;
 const TEST_TIMEOUT_MS = 600_000;
 const SUMMARY_KEYS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo', 'duration_ms'] as const;
 
+class UsageError extends Error {}
+
 function isSuite(arg: string): arg is Suite {
   return Object.hasOwn(SUITES, arg);
 }
@@ -43,7 +45,7 @@ function selectFiles(args: string[]): string[] {
   const files = new Set<string>();
   for (const target of targets) {
     if (!isSuite(target) && !existsSync(resolve(ROOT, target))) {
-      throw new Error(`unknown suite or path: ${target} (suites: ${Object.keys(SUITES).join(', ')})`);
+      throw new UsageError(`unknown suite or path: ${target} (suites: ${Object.keys(SUITES).join(', ')})`);
     }
     for (const file of testFilesUnder(isSuite(target) ? SUITES[target] : target)) files.add(file);
   }
@@ -154,7 +156,7 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error('[test]', err);
+    console.error('[test]', err instanceof UsageError ? err.message : err);
     process.exitCode = 1;
   },
 );
