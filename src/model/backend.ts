@@ -104,7 +104,8 @@ async function select(name: BackendName, logger?: Logger): Promise<BackendName> 
   // would otherwise bypass our structured logs.
   tf.env().set('PROD', true);
   await register(name);
-  if (tf.getBackend() !== name) {
+  // engine().backendName, unlike tf.getBackend(), does not initialise tfjs's default backend as a side effect.
+  if (tf.engine().backendName !== name) {
     let ok: boolean;
     try {
       ok = await tf.setBackend(name);
@@ -126,7 +127,10 @@ async function select(name: BackendName, logger?: Logger): Promise<BackendName> 
 
 /** The active backend and, for wasm, whether the SIMD build is in use. */
 export async function backendInfo(): Promise<BackendInfo> {
-  const name = tf.getBackend() as BackendName;
+  const active = tf.getBackend();
+  // tfjs also registers backends streamserve does not offer (webgl); those are reported as unavailable.
+  const name = BackendNames.find((n) => n === active);
+  if (name === undefined) throw new StreamserveError(ErrorCodes.BACKEND_UNAVAILABLE, `unsupported backend "${active}" is active`);
   if (name !== 'wasm') return { name };
   // tfjs-backend-wasm never enables its threaded build under Node (flag WASM_HAS_MULTITHREAD_SUPPORT is
   // hard-wired false there, tensorflow/tfjs#3830), so SIMD is the only acceleration to report.

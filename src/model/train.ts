@@ -67,7 +67,7 @@ export const TRAIN_DEFAULTS = {
   heldoutSeed: 4242,
   margin: 0.1,
   maxMape: 0.01,
-} as const satisfies Partial<TrainOptions>;
+} as const satisfies Omit<Required<TrainOptions>, 'outDir' | 'log'>;
 
 const HIDDEN_UNITS = [64, 64] as const;
 const LEARNING_RATE = { max: 5e-3, min: 1e-5 } as const;
@@ -152,7 +152,13 @@ function tensors(inputs: readonly BoreholeInput[], columns: readonly InputColumn
   return { x: tf.tensor2d(x, [inputs.length, columns.length]), y: tf.tensor2d(y, [inputs.length, 1]) };
 }
 
-async function fit(network: tf.Sequential, x: tf.Tensor2D, y: tf.Tensor2D, o: Required<Pick<TrainOptions, 'seed' | 'epochs' | 'batchSize'>>, log: (m: string) => void): Promise<number> {
+async function fit(
+  network: tf.Sequential,
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  o: Required<Pick<TrainOptions, 'seed' | 'epochs' | 'batchSize'>>,
+  log: (message: string) => void,
+): Promise<number> {
   const optimizer = new ScheduledAdam(LEARNING_RATE.max, 0.9, 0.999, 1e-7);
   const variables = network.trainableWeights.map((w) => w.read() as tf.Variable);
   const n = x.shape[0];
@@ -197,12 +203,27 @@ async function writeSignature(dir: string, signature: Signature): Promise<void> 
   await rename(tmp, join(dir, 'signature.json'));
 }
 
+type Resolved = Required<Omit<TrainOptions, 'log'>>;
+
+/** Options left undefined (e.g. CLI flags not given) take the defaults rather than overriding them. */
+function resolve(options: TrainOptions): Resolved {
+  const pick = <K extends keyof Resolved>(key: K): Resolved[K] => (options[key] ?? TRAIN_DEFAULTS[key as keyof typeof TRAIN_DEFAULTS]) as Resolved[K];
+  const o: Resolved = {
+    outDir: options.outDir, seed: pick('seed'), samples: pick('samples'), epochs: pick('epochs'), batchSize: pick('batchSize'),
+    backend: pick('backend'), version: pick('version'), heldoutSamples: pick('heldoutSamples'), heldoutSeed: pick('heldoutSeed'),
+    margin: pick('margin'), maxMape: pick('maxMape'),
+  };
+  for (const key of ['samples', 'epochs', 'batchSize', 'heldoutSamples'] as const) {
+    if (!Number.isInteger(o[key]) || o[key] < 1) throw new RangeError(`${key} must be a positive integer, got ${o[key]}`);
+  }
+  if (!Number.isInteger(o.seed) || !Number.isInteger(o.heldoutSeed)) throw new RangeError('seeds must be integers');
+  return o;
+}
+
 /** Trains, saves to a scratch directory next to `outDir`, evaluates through loadModel, and installs if accepted. */
 export async function trainBorehole(options: TrainOptions): Promise<TrainReport> {
   const started = performance.now();
-  // Options left undefined (e.g. CLI flags not given) fall back to the defaults rather than overriding them.
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const o = { ...TRAIN_DEFAULTS, ...given } as typeof TRAIN_DEFAULTS & TrainOptions & { backend: BackendName };
+  const o = resolve(options);
   const log = options.log ?? (() => undefined);
   const backend = await useBackend(o.backend);
   log(`training borehole MLP ${BOREHOLE_FIELDS.length}→${HIDDEN_UNITS.join('→')}→1 on ${backend}: ${o.samples} samples, ${o.epochs} epochs, seed ${o.seed}`);
@@ -211,33 +232,24 @@ export async function trainBorehole(options: TrainOptions): Promise<TrainReport>
   const inputs = sampleBoreholeInputs(o.samples, o.seed, trainingRanges(columns, o.margin));
   const targets = inputs.map(borehole);
   const output = outputColumn(targets);
-  const { x, y } = tensors(inputs, columns, output, targets);
   const network = buildNetwork(o.seed);
-  const trainStarted = performance.now();
-  let finalLoss: number;
-  try {
-    finalLoss = await fit(network, x, y, o, log);
-  } finally {
-    x.dispose();
-    y.dispose();
-  }
-  const trainSeconds = (performance.now() - trainStarted) / 1000;
-  log(`trained in ${trainSeconds.toFixed(1)} s`);
-
   const scratch = join(dirname(o.outDir), `.${basename(o.outDir)}.train-${process.pid}`);
-  await rm(scratch, { recursive: true, force: true });
   try {
+    const trainStarted = performance.now();
+    const { x, y } = tensors(inputs, columns, output, targets);
+    const finalLoss = await fit(network, x, y, o, log).finally(() => tf.dispose([x, y]));
+    const trainSeconds = (performance.now() - trainStarted) / 1000;
+    log(`trained in ${trainSeconds.toFixed(1)} s`);
+
+    await rm(scratch, { recursive: true, force: true });
     await network.save(fileSaveHandler(scratch));
-    network.dispose();
+    // No timings or dates here: the files must be identical when training is repeated.
     const training = {
-      seed: o.seed, samples: o.samples, epochs: o.epochs, batchSize: o.batchSize, backend,
-      architecture: `${BOREHOLE_FIELDS.length}-${HIDDEN_UNITS.join('-')}-1 tanh`, tfjs: tf.version_core,
-      heldoutSeed: o.heldoutSeed, heldoutSamples: o.heldoutSamples,
+      seed: o.seed, samples: o.samples, epochs: o.epochs, batchSize: o.batchSize, margin: o.margin, backend,
+      architecture: `${BOREHOLE_FIELDS.length}-${HIDDEN_UNITS.join('-')}-1 tanh`, optimizer: `adam, cosine ${LEARNING_RATE.max}→${LEARNING_RATE.min}`,
+      tfjs: tf.version_core, heldoutSeed: o.heldoutSeed, heldoutSamples: o.heldoutSamples,
     };
-    const draft = parseSignature({
-      name: 'borehole', version: o.version, idField: 'id', eventTimeField: 'event_time',
-      inputs: columns, outputs: [output], training,
-    });
+    const draft = parseSignature({ name: 'borehole', version: o.version, idField: 'id', eventTimeField: 'event_time', inputs: columns, outputs: [output], training });
     await writeSignature(scratch, draft);
 
     // Held-out accuracy through exactly what `run` does: loadModel from disk, signature scaling, predict.
@@ -250,6 +262,7 @@ export async function trainBorehole(options: TrainOptions): Promise<TrainReport>
       const round = (v: number) => Number(v.toPrecision(4));
       await writeSignature(scratch, { ...draft, training: { ...training, heldoutMape: round(accuracy.mape), heldoutMaxApe: round(accuracy.maxApe) } });
       await mkdir(o.outDir, { recursive: true });
+      // Weights first, signature last: a reader that sees the new signature also sees the new weights.
       for (const file of [WEIGHTS_BIN, MODEL_JSON, 'signature.json']) await rename(join(scratch, file), join(o.outDir, file));
       log(`wrote ${o.outDir}`);
     }
@@ -259,6 +272,7 @@ export async function trainBorehole(options: TrainOptions): Promise<TrainReport>
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
+    network.dispose();
     await rm(scratch, { recursive: true, force: true });
   }
 }
