@@ -77,7 +77,13 @@ export class App implements AdminSource {
     this.#adminPort = await this.#admin.start();
 
     const [inputType, outputType] = await Promise.all([loadAvroSchema(config.inputSchema), loadAvroSchema(config.outputSchema)]);
-    this.#model = await loadModel({ dir: config.modelDir, backend: config.backend, logger: this.#log.child({ component: 'model' }) });
+    this.#model = await loadModel({
+      dir: config.modelDir,
+      backend: config.backend,
+      logger: this.#log.child({ component: 'model' }),
+      // The first full batch must not pay for kernel set-up: warm up at the sizes the stream will use.
+      warmupBatchSizes: [1, config.maxBatchSize],
+    });
     const signature = (this.#signature = this.#model.signature);
     checkInputSchema(signature, recordFieldNames(inputType), config.inputSchema);
     const encoder = avroPredictionEncoder(outputType, signature);
@@ -120,6 +126,7 @@ export class App implements AdminSource {
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       maxBytesPerPartition: config.maxBytesPerPartition,
+      fetchMaxWaitMs: config.fetchMaxWaitMs,
       logger: this.#log,
       onFatal: (err) => this.#fail(err),
     });

@@ -15,6 +15,7 @@ export class Metrics implements PipelineObserver {
   readonly #sinkErrors: Counter<'retryable'>;
   readonly #modelInfo: Gauge<'model' | 'version' | 'backend'>;
   readonly #ready: Gauge;
+  readonly #pauses: Counter;
 
   /** `partitions` is read at scrape time for lag and paused partitions. */
   constructor(partitions: () => PartitionStatus[]) {
@@ -44,6 +45,7 @@ export class Metrics implements PipelineObserver {
     this.#inflight = new Gauge({ name: 'streamserve_inflight_records', help: 'Records taken in and not yet acknowledged', registers });
     this.#sinkErrors = new Counter({ name: 'streamserve_sink_errors_total', help: 'Failed writes of outcomes (retried)', labelNames: ['retryable'], registers });
     this.#modelInfo = new Gauge({ name: 'streamserve_model_info', help: 'Loaded model and backend', labelNames: ['model', 'version', 'backend'], registers });
+    this.#pauses = new Counter({ name: 'streamserve_backpressure_pauses_total', help: 'Times the input was paused for backpressure', registers });
     this.#ready = new Gauge({ name: 'streamserve_ready', help: '1 when ready to serve', registers });
     new Gauge({
       name: 'streamserve_consumer_lag',
@@ -94,5 +96,8 @@ export class Metrics implements PipelineObserver {
   }
   sinkError(retryable: boolean): void {
     this.#sinkErrors.inc({ retryable: String(retryable) });
+  }
+  backpressure(paused: boolean): void {
+    if (paused) this.#pauses.inc();
   }
 }

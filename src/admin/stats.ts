@@ -9,6 +9,9 @@ export interface StatsSnapshot {
   modelCalls: number;
   rowsScored: number;
   sinkErrors: number;
+  backpressurePauses: number;
+  /** Most records held unacknowledged at once. */
+  peakInflight: number;
   outcomesPerSecond: number;
 }
 
@@ -21,6 +24,8 @@ export class Stats implements PipelineObserver {
   #calls = 0;
   #rows = 0;
   #sinkErrors = 0;
+  #pauses = 0;
+  #peakInflight = 0;
   /** Acknowledged outcomes per one-second bucket, newest last, ~10 s kept. */
   #window: { at: number; outcomes: number }[] = [];
   readonly #now: () => number;
@@ -51,7 +56,12 @@ export class Stats implements PipelineObserver {
     else this.#window.push({ at: now, outcomes: 1 });
     while (this.#window.length > 0 && now - this.#window[0]!.at > 10_000) this.#window.shift();
   }
-  inflight(): void {}
+  inflight(records: number): void {
+    if (records > this.#peakInflight) this.#peakInflight = records;
+  }
+  backpressure(paused: boolean): void {
+    if (paused) this.#pauses++;
+  }
   sinkError(): void {
     this.#sinkErrors++;
   }
@@ -68,6 +78,8 @@ export class Stats implements PipelineObserver {
       modelCalls: this.#calls,
       rowsScored: this.#rows,
       sinkErrors: this.#sinkErrors,
+      backpressurePauses: this.#pauses,
+      peakInflight: this.#peakInflight,
       outcomesPerSecond: Math.round(recent.reduce((n, w) => n + w.outcomes, 0) / span),
     };
   }

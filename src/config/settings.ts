@@ -73,6 +73,12 @@ export const settings = {
   maxBatchDelayMs: setting({ env: 'MAX_BATCH_DELAY_MS', flag: 'max-batch-delay-ms', schema: int(0, 60000).default(5), doc: 'Longest a row waits for its batch to fill.' }),
   maxInflightRecords: setting({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight', schema: int(1).default(20000), doc: 'Records held unacknowledged before partitions are paused.' }),
   maxBytesPerPartition: setting({ env: 'MAX_BYTES_PER_PARTITION', flag: 'max-bytes-per-partition', schema: int(1024).default(262144), doc: 'Fetch size per partition; bounds what one fetch adds in flight.' }),
+  fetchMaxWaitMs: setting({
+    env: 'FETCH_MAX_WAIT_MS',
+    flag: 'fetch-max-wait-ms',
+    schema: int(1, 30000).default(100),
+    doc: 'Longest a fetch waits for data; also how long fetching idles while every partition is paused.',
+  }),
   sessionTimeoutMs: setting({ env: 'SESSION_TIMEOUT_MS', flag: 'session-timeout-ms', schema: int(6000).default(30000), doc: 'Consumer group session timeout.' }),
   heartbeatIntervalMs: setting({ env: 'HEARTBEAT_INTERVAL_MS', flag: 'heartbeat-interval-ms', schema: int(100).default(3000), doc: 'Consumer heartbeat interval.' }),
   shutdownTimeoutMs: setting({ env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: int(100).default(30000), doc: 'Deadline for a graceful stop.' }),

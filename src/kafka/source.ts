@@ -14,6 +14,8 @@ export interface SourceOptions {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxBytesPerPartition: number;
+  /** kafkajs sleeps this long when every partition is paused, so it bounds the stall after a resume. */
+  fetchMaxWaitMs: number;
   logger: Logger;
   /** Called when the consumer crashed and will not restart by itself: the process should stop. */
   onFatal: (err: Error) => void;
@@ -59,6 +61,7 @@ export class KafkaSource {
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
+      maxWaitTimeInMs: options.fetchMaxWaitMs,
       allowAutoTopicCreation: false,
       retry: { retries: 10 },
     });

@@ -14,6 +14,8 @@ export interface PipelineObserver {
   latency(seconds: number): void;
   inflight(records: number): void;
   sinkError(retryable: boolean): void;
+  /** Backpressure: the source was asked to pause (true) or resume (false) fetching. */
+  backpressure(paused: boolean): void;
 }
 
 export const noopObserver: PipelineObserver = {
@@ -24,6 +26,7 @@ export const noopObserver: PipelineObserver = {
   latency() {},
   inflight() {},
   sinkError() {},
+  backpressure() {},
 };
 
 /** One observer that forwards every call to each of `observers`. */
@@ -36,5 +39,6 @@ export function fanOut(...observers: PipelineObserver[]): PipelineObserver {
     latency: (s) => observers.forEach((o) => o.latency(s)),
     inflight: (n) => observers.forEach((o) => o.inflight(n)),
     sinkError: (r) => observers.forEach((o) => o.sinkError(r)),
+    backpressure: (p) => observers.forEach((o) => o.backpressure(p)),
   };
 }

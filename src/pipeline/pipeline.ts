@@ -118,6 +118,7 @@ export class Pipeline {
     this.#observer.inflight(this.#inflight);
     if (!this.#paused && this.#inflight >= this.#o.maxInflightRecords) {
       this.#paused = true;
+      this.#observer.backpressure(true);
       this.#o.onBackpressure?.(true);
     }
     this.#schedule();
@@ -260,6 +261,7 @@ export class Pipeline {
       this.#observer.inflight(this.#inflight);
       if (this.#paused && this.#inflight <= this.#o.maxInflightRecords / 2) {
         this.#paused = false;
+        this.#observer.backpressure(false);
         this.#o.onBackpressure?.(false);
       }
       this.#o.onAcknowledged?.();
