@@ -1,4 +1,4 @@
-import { test, describe, before } from 'node:test';
+import { test, describe, before, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AvroType } from '../../../src/codec/schema.js';
 import { rawAvroDecoder } from '../../../src/codec/inputDecoder.js';
@@ -16,6 +16,8 @@ const TOPIC = 'inputs';
 const OUTPUT = 'predictions';
 const DLQ = 'dead-letters';
 const NOW = 1_800_000_000_000;
+/** A pipeline that hangs fails its test instead of the run. */
+const within = { timeout: 10_000 };
 /** An rw value inside the valid range that the stub model refuses to score (an `infer` failure). */
 const MARK_RW = 0.0777;
 
@@ -95,7 +97,14 @@ function stubModel(): StubModel {
   return new StubModel({ signature, failsOn: (row) => row[0] === marked });
 }
 
-function makePipeline(overrides: Partial<PipelineOptions> & { sink: Sink; model?: StubModel }): { pipeline: Pipeline; model: StubModel } {
+/**
+ * A pipeline with the real codecs, a stub model and the given sink. When the test ends, however it ends, the
+ * pipeline stops retrying and the sink lets held sends go, so a failed test leaves nothing running.
+ */
+function makePipeline(
+  t: TestContext,
+  overrides: Partial<PipelineOptions> & { sink: StubSink; model?: StubModel },
+): { pipeline: Pipeline; model: StubModel } {
   const model = overrides.model ?? stubModel();
   const pipeline = new Pipeline({
     decoder: rawAvroDecoder(inType),
@@ -111,6 +120,10 @@ function makePipeline(overrides: Partial<PipelineOptions> & { sink: Sink; model?
     now: () => NOW,
     ...overrides,
     model,
+  });
+  t.after(() => {
+    pipeline.abort();
+    overrides.sink.release();
   });
   return { pipeline, model };
 }
@@ -196,18 +209,20 @@ function committable(pipeline: Pipeline): Record<number, string> {
 }
 
 /**
- * Nothing lost: every offset below a committable position has an acknowledged outcome in the sink. Checked
- * whenever it could be violated.
+ * Nothing lost: every offset below a committable position has an acknowledged outcome in the sink. Returns the
+ * offsets that break this. Called from inside the pipeline's callbacks, so it collects rather than throws: a
+ * throw there would be taken for a sink failure.
  */
-function assertCommittableIsAcknowledged(pipeline: Pipeline, sink: StubSink, inputs: readonly Input[]): void {
+function committedWithoutOutcome(pipeline: Pipeline, sink: StubSink, inputs: readonly Input[]): string[] {
   const acknowledged = new Set(sink.accepted.map(sourceKey));
-  for (const [partition, offset] of Object.entries(committable(pipeline))) {
+  const lost: string[] = [];
+  for (const p of pipeline.tracker.uncommitted()) {
     for (const { record } of inputs) {
-      if (record.partition === Number(partition) && BigInt(record.offset) < BigInt(offset)) {
-        assert.ok(acknowledged.has(`${record.partition}:${record.offset}`), `offset ${record.partition}:${record.offset} committable without an outcome`);
-      }
+      const key = `${record.partition}:${record.offset}`;
+      if (record.partition === p.partition && BigInt(record.offset) < BigInt(p.offset) && !acknowledged.has(key)) lost.push(key);
     }
   }
+  return lost;
 }
 
 function lastPlusOne(byPartition: Input[][]): Record<number, string> {
@@ -220,13 +235,19 @@ function lastPlusOne(byPartition: Input[][]): Record<number, string> {
 }
 
 describe('Pipeline', () => {
-  test('every input gets exactly one outcome, per-partition order kept, predictions and dead letters correct', async () => {
+  test('every input gets exactly one outcome, per-partition order kept, predictions and dead letters correct', within, async (t) => {
     const byPartition = [mixedInputs(0, 0, 30), mixedInputs(1, 1000, 25), mixedInputs(2, 7, 28)];
     const inputs = byPartition.flat();
     const sink = new StubSink();
-    const { pipeline, model } = makePipeline({ sink, maxBatchSize: 7, onAcknowledged: () => assertCommittableIsAcknowledged(pipeline, sink, inputs) });
+    const lost: string[] = [];
+    const { pipeline, model } = makePipeline(t, {
+      sink,
+      maxBatchSize: 7,
+      onAcknowledged: () => lost.push(...committedWithoutOutcome(pipeline, sink, inputs)),
+    });
     pushInChunks(pipeline, byPartition, 6);
     await pipeline.drain();
+    assert.deepEqual(lost, [], 'offsets committable before their outcome was acknowledged');
 
     // exactly one outcome per input
     assert.equal(sink.accepted.length, inputs.length);
@@ -286,10 +307,10 @@ describe('Pipeline', () => {
     assert.equal(pipeline.inflight, 0);
   });
 
-  test('the model never sees more rows than maxBatchSize, and sees each valid row once', async () => {
+  test('the model never sees more rows than maxBatchSize, and sees each valid row once', within, async (t) => {
     const byPartition = [goodInputs(0, 0, 23), goodInputs(1, 0, 9), goodInputs(2, 50, 17)];
     const sink = new StubSink();
-    const { pipeline, model } = makePipeline({ sink, maxBatchSize: 4 });
+    const { pipeline, model } = makePipeline(t, { sink, maxBatchSize: 4 });
     pushInChunks(pipeline, byPartition, 10);
     await pipeline.drain();
     assert.ok(model.batchSizes.length > 0);
@@ -298,12 +319,13 @@ describe('Pipeline', () => {
     assert.equal(sink.accepted.length, 49);
   });
 
-  test('offsets become committable only after the sink acknowledged their outcomes', async () => {
+  test('offsets become committable only after the sink acknowledged their outcomes', within, async (t) => {
     const byPartition = [goodInputs(0, 0, 5), mixedInputs(1, 40, 6), goodInputs(2, 9, 4)];
     const inputs = byPartition.flat();
-    const sink = new StubSink({ onAttempt: () => assertCommittableIsAcknowledged(pipeline, sink, inputs) });
+    const lost: string[] = [];
+    const sink = new StubSink({ onAttempt: () => lost.push(...committedWithoutOutcome(pipeline, sink, inputs)) });
     sink.block();
-    const { pipeline } = makePipeline({ sink, maxBatchSize: 4 });
+    const { pipeline } = makePipeline(t, { sink, maxBatchSize: 4 });
     pushInChunks(pipeline, byPartition, 3);
     await waitFor(() => sink.held > 0, { what: 'a send to reach the blocked sink' });
     assert.deepEqual(pipeline.tracker.uncommitted(), [], 'nothing committable while the first send is unacknowledged');
@@ -311,12 +333,12 @@ describe('Pipeline', () => {
     sink.release();
     const expected = lastPlusOne(byPartition);
     await waitFor(() => JSON.stringify(committable(pipeline)) === JSON.stringify(expected), { what: 'every partition committable to its end' });
-    assertCommittableIsAcknowledged(pipeline, sink, inputs);
     assert.equal(sink.accepted.length, inputs.length);
     await pipeline.drain();
+    assert.deepEqual([...lost, ...committedWithoutOutcome(pipeline, sink, inputs)], []);
   });
 
-  test('a sink that fails twice then succeeds: nothing committable before, everything after, no duplicates', async () => {
+  test('a sink that fails twice then succeeds: nothing committable before, everything after, no duplicates', within, async (t) => {
     const byPartition = [mixedInputs(0, 0, 4), goodInputs(1, 0, 4), goodInputs(2, 0, 4)];
     const snapshots: string[] = [];
     const health: boolean[] = [];
@@ -324,7 +346,7 @@ describe('Pipeline', () => {
       failWhen: (attempt) => attempt <= 2,
       onAttempt: () => snapshots.push(JSON.stringify(pipeline.tracker.uncommitted())),
     });
-    const { pipeline } = makePipeline({ sink, onSinkHealth: (healthy) => health.push(healthy) });
+    const { pipeline } = makePipeline(t, { sink, onSinkHealth: (healthy) => health.push(healthy) });
     pushInChunks(pipeline, byPartition, 4);
     await pipeline.drain();
 
@@ -339,12 +361,12 @@ describe('Pipeline', () => {
     assert.equal(pipeline.sinkHealthy, true);
   });
 
-  test('backpressure: pause at maxInflightRecords, resume once acknowledged', async () => {
+  test('backpressure: pause at maxInflightRecords, resume once acknowledged', within, async (t) => {
     const inputs = goodInputs(0, 0, 25);
     const events: boolean[] = [];
     const sink = new StubSink();
     sink.block();
-    const { pipeline } = makePipeline({ sink, maxInflightRecords: 10, maxBatchSize: 5, onBackpressure: (paused) => events.push(paused) });
+    const { pipeline } = makePipeline(t, { sink, maxInflightRecords: 10, maxBatchSize: 5, onBackpressure: (paused) => events.push(paused) });
     for (let i = 0; i < 25; i += 5) pipeline.push(inputs.slice(i, i + 5).map((x) => x.record));
     assert.deepEqual(events, [true]);
     assert.equal(pipeline.paused, true);
@@ -359,11 +381,11 @@ describe('Pipeline', () => {
     await pipeline.drain();
   });
 
-  test('drain() resolves only after everything is acknowledged', async () => {
+  test('drain() resolves only after everything is acknowledged', within, async (t) => {
     const byPartition = [goodInputs(0, 0, 6), mixedInputs(1, 0, 6), goodInputs(2, 0, 6)];
     const sink = new StubSink();
     sink.block();
-    const { pipeline } = makePipeline({ sink, maxBatchSize: 4, maxBatchDelayMs: 60_000 });
+    const { pipeline } = makePipeline(t, { sink, maxBatchSize: 4, maxBatchDelayMs: 60_000 });
     pushInChunks(pipeline, byPartition, 6);
     let drained = false;
     const draining = pipeline.drain().then(() => void (drained = true));
@@ -376,17 +398,17 @@ describe('Pipeline', () => {
     assert.deepEqual(committable(pipeline), lastPlusOne(byPartition));
   });
 
-  test('drain() with nothing pushed resolves', async () => {
+  test('drain() with nothing pushed resolves', within, async (t) => {
     const sink = new StubSink();
-    const { pipeline } = makePipeline({ sink });
+    const { pipeline } = makePipeline(t, { sink });
     await pipeline.drain();
     assert.equal(sink.attempts, 0);
   });
 
-  test('abort() during failing sends leaves those offsets uncommitted', async () => {
+  test('abort() during failing sends leaves those offsets uncommitted', within, async (t) => {
     const inputs = goodInputs(0, 0, 12);
     const sink = new StubSink({ failWhen: (attempt) => attempt >= 2 });
-    const { pipeline } = makePipeline({ sink, maxBatchSize: 5 });
+    const { pipeline } = makePipeline(t, { sink, maxBatchSize: 5 });
     pipeline.push(inputs.map((i) => i.record));
     await waitFor(() => sink.failures >= 3, { what: 'the second batch to fail repeatedly' });
     pipeline.abort();
@@ -397,11 +419,11 @@ describe('Pipeline', () => {
     assert.equal(pipeline.inflight, 7);
   });
 
-  test('records re-fetched while in flight are skipped: still one outcome each', async () => {
+  test('records re-fetched while in flight are skipped: still one outcome each', within, async (t) => {
     const inputs = goodInputs(0, 0, 6);
     const sink = new StubSink();
     sink.block();
-    const { pipeline } = makePipeline({ sink });
+    const { pipeline } = makePipeline(t, { sink });
     pipeline.push(inputs.slice(0, 4).map((i) => i.record));
     pipeline.push(inputs.map((i) => i.record)); // a rebalance re-delivers 0..3 along with 4..5
     assert.equal(pipeline.skippedRefetches, 4);
@@ -412,11 +434,11 @@ describe('Pipeline', () => {
     assert.deepEqual(committable(pipeline), { 0: '6' });
   });
 
-  test('passOver (a control record) moves the committable position past it once earlier outcomes are acknowledged', async () => {
+  test('passOver (a control record) moves the committable position past it once earlier outcomes are acknowledged', within, async (t) => {
     const inputs = goodInputs(0, 0, 3);
     const sink = new StubSink();
     sink.block();
-    const { pipeline } = makePipeline({ sink });
+    const { pipeline } = makePipeline(t, { sink });
     pipeline.push(inputs.map((i) => i.record));
     pipeline.passOver(TOPIC, 0, '3');
     await waitFor(() => sink.held > 0, { what: 'a send to reach the blocked sink' });
