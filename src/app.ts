@@ -6,7 +6,7 @@ import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
 import { avroPredictionEncoder } from './codec/predictionEncoder.js';
 import type { Model } from './model/model.js';
 import type { Signature } from './model/signature.js';
-import { loadModel } from './model/tfjsModel.js';
+import { loadModel, type LoadModelOptions } from './model/tfjsModel.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { fanOut } from './pipeline/observer.js';
 import { createKafka } from './kafka/client.js';
@@ -25,6 +25,11 @@ export interface AppOptions {
   logger: Logger;
   /** Called once when the app fails on its own (consumer crash) and should be stopped with a non-zero exit. */
   onFatal?: (err: Error) => void;
+  /**
+   * Loads the model; the TensorFlow.js loader by default. Tests hand in wrappers (a model that fails on marked
+   * rows, a slow model) to exercise the real pipeline and broker around them.
+   */
+  loadModel?: (options: LoadModelOptions) => Promise<Model>;
 }
 
 /**
@@ -35,6 +40,7 @@ export class App implements AdminSource {
   readonly #config: Config;
   readonly #log: Logger;
   readonly #onFatal: (err: Error) => void;
+  readonly #loadModel: (options: LoadModelOptions) => Promise<Model>;
   readonly #stats = new Stats();
   readonly #metrics: Metrics;
   #state: AppState = 'starting';
@@ -52,6 +58,7 @@ export class App implements AdminSource {
     this.#config = options.config;
     this.#log = options.logger;
     this.#onFatal = options.onFatal ?? (() => {});
+    this.#loadModel = options.loadModel ?? loadModel;
     this.#metrics = new Metrics(() => this.#source?.status() ?? []);
   }
 
@@ -77,7 +84,7 @@ export class App implements AdminSource {
     this.#adminPort = await this.#admin.start();
 
     const [inputType, outputType] = await Promise.all([loadAvroSchema(config.inputSchema), loadAvroSchema(config.outputSchema)]);
-    this.#model = await loadModel({
+    this.#model = await this.#loadModel({
       dir: config.modelDir,
       backend: config.backend,
       logger: this.#log.child({ component: 'model' }),
