@@ -8,7 +8,7 @@ import { scaleInput, unscaleOutput, type Signature } from '../../../src/model/si
 import { Pipeline, type PipelineOptions } from '../../../src/pipeline/pipeline.js';
 import { Header } from '../../../src/pipeline/headers.js';
 import type { InputRecord, OutboundMessage } from '../../../src/pipeline/record.js';
-import type { Sink } from '../../../src/pipeline/sink.js';
+import type { PartitionCommit, Sink, TransactionalSink } from '../../../src/pipeline/sink.js';
 import { ErrorCodes, StreamserveError, type ErrorCode, type Stage } from '../../../src/errors.js';
 import { StubModel, boreholeSignature, encodeInput, goodBorehole, inputSchema, predictionSchema, silentLogger, waitFor } from '../support.js';
 
@@ -40,6 +40,7 @@ class StubSink implements Sink {
   held = 0;
   readonly #o: StubSinkOptions;
   #gate: { promise: Promise<void>; open: () => void } | null = null;
+  #healed = false;
 
   constructor(options: StubSinkOptions = {}) {
     this.#o = options;
@@ -57,6 +58,12 @@ class StubSink implements Sink {
     gate?.open();
   }
 
+  /** Lets everything through from now on: held sends go and no attempt fails (test clean-up). */
+  heal(): void {
+    this.#healed = true;
+    this.release();
+  }
+
   async send(messages: OutboundMessage[]): Promise<void> {
     const attempt = ++this.attempts;
     this.#o.onAttempt?.(messages);
@@ -65,7 +72,7 @@ class StubSink implements Sink {
       await this.#gate.promise;
       this.held--;
     }
-    if (this.#o.failWhen?.(attempt)) {
+    if (!this.#healed && this.#o.failWhen?.(attempt)) {
       this.failures++;
       throw new StreamserveError(ErrorCodes.PRODUCE_FAILED, `attempt ${attempt} refused`, { retryable: true });
     }
@@ -99,7 +106,7 @@ function stubModel(): StubModel {
 
 /**
  * A pipeline with the real codecs, a stub model and the given sink. When the test ends, however it ends, the
- * pipeline stops retrying and the sink lets held sends go, so a failed test leaves nothing running.
+ * pipeline stops retrying and the sink lets every send through, so a failed test leaves nothing running.
  */
 function makePipeline(
   t: TestContext,
@@ -123,7 +130,7 @@ function makePipeline(
   });
   t.after(() => {
     pipeline.abort();
-    overrides.sink.release();
+    overrides.sink.heal();
   });
   return { pipeline, model };
 }
@@ -415,8 +422,7 @@ describe('Pipeline', () => {
     await pipeline.drain();
     assert.deepEqual(sink.accepted.map((m) => header(m, Header.sourceOffset)), ['0', '1', '2', '3', '4']);
     assert.deepEqual(pipeline.tracker.uncommitted(), [{ topic: TOPIC, partition: 0, offset: '5' }]);
-    assert.equal(pipeline.tracker.pendingCount(TOPIC, 0), 7);
-    assert.equal(pipeline.inflight, 7);
+    assert.equal(pipeline.tracker.pendingCount(TOPIC, 0), 7, 'the unwritten records still have no outcome');
   });
 
   test('records re-fetched while in flight are skipped: still one outcome each', within, async (t) => {
@@ -447,5 +453,89 @@ describe('Pipeline', () => {
     await pipeline.drain();
     assert.deepEqual(committable(pipeline), { 0: '4' });
     assert.equal(sink.accepted.length, 3, 'a control record has no outcome');
+  });
+});
+
+/** Records committed transactions; rejects chosen attempts (retryable: nothing written). */
+class StubTransactionalSink implements TransactionalSink {
+  readonly committed: PartitionCommit[] = [];
+  attempts = 0;
+  failures = 0;
+  #healed = false;
+  constructor(private readonly failWhen: (attempt: number) => boolean = () => false) {}
+
+  heal(): void {
+    this.#healed = true;
+  }
+
+  async commit(commit: PartitionCommit): Promise<void> {
+    const attempt = ++this.attempts;
+    if (!this.#healed && this.failWhen(attempt)) {
+      this.failures++;
+      throw new StreamserveError(ErrorCodes.PRODUCE_FAILED, `transaction ${attempt} aborted`, { retryable: true });
+    }
+    this.committed.push(commit);
+  }
+}
+
+describe('Pipeline with a transactional sink (exactly-once)', () => {
+  function makeTxPipeline(t: TestContext, sink: StubTransactionalSink, overrides: Partial<PipelineOptions> = {}): Pipeline {
+    const pipeline = new Pipeline({
+      decoder: rawAvroDecoder(inType),
+      encoder: avroPredictionEncoder(outType, signature),
+      transactionalSink: sink,
+      target: { outputTopic: OUTPUT, deadLetterTopic: DLQ, signature, backend: 'cpu' },
+      model: stubModel(),
+      maxBatchSize: 64,
+      maxBatchDelayMs: 5,
+      maxInflightRecords: 10_000,
+      logger: silentLogger,
+      inferRetries: 0,
+      sinkBackoffMs: 1,
+      sinkMaxBackoffMs: 4,
+      now: () => NOW,
+      ...overrides,
+    });
+    t.after(() => {
+      pipeline.abort();
+      sink.heal();
+    });
+    return pipeline;
+  }
+
+  test('each partition commits its own outcomes, in order, with the next offset', within, async (t) => {
+    const byPartition = [mixedInputs(0, 0, 9), goodInputs(1, 100, 6)];
+    const sink = new StubTransactionalSink();
+    const pipeline = makeTxPipeline(t, sink, { maxBatchSize: 4 });
+    pushInChunks(pipeline, byPartition, 5);
+    await pipeline.drain();
+    for (const inputs of byPartition) {
+      const p = inputs[0]!.record.partition;
+      const commits = sink.committed.filter((c) => c.source.partition === p);
+      const messages = commits.flatMap((c) => c.messages);
+      assert.deepEqual(messages.map((m) => header(m, Header.sourceOffset)), inputs.map((i) => i.record.offset), `partition ${p}`);
+      for (const c of commits) {
+        const last = c.messages.at(-1)!;
+        assert.equal(c.nextOffset, String(Number(header(last, Header.sourceOffset)) + 1));
+      }
+      assert.equal(pipeline.tracker.committedOffset(TOPIC, p), lastPlusOne(byPartition)[p]);
+    }
+    assert.deepEqual(pipeline.tracker.uncommitted(), []);
+  });
+
+  test('abort() during failing transactions leaves those offsets uncommitted', within, async (t) => {
+    const inputs = goodInputs(0, 0, 12);
+    const sink = new StubTransactionalSink((attempt) => attempt >= 2);
+    const pipeline = makeTxPipeline(t, sink, { maxBatchSize: 5 });
+    pipeline.push(inputs.map((i) => i.record));
+    await waitFor(() => sink.failures >= 3, { what: 'the second transaction to fail repeatedly' });
+    pipeline.abort();
+    await pipeline.drain();
+    assert.deepEqual(sink.committed.flatMap((c) => c.messages.map((m) => header(m, Header.sourceOffset))), ['0', '1', '2', '3', '4']);
+    assert.equal(pipeline.tracker.committedOffset(TOPIC, 0), '5');
+    // What the source would still commit on shutdown (Source.flushCommits commits tracker.uncommitted()):
+    // nothing, since no transaction holding offsets 5.. committed.
+    assert.deepEqual(pipeline.tracker.uncommitted(), []);
+    assert.equal(pipeline.tracker.pendingCount(TOPIC, 0), 7);
   });
 });
