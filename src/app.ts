@@ -11,6 +11,7 @@ import { Pipeline } from './pipeline/pipeline.js';
 import { fanOut } from './pipeline/observer.js';
 import { createKafka } from './kafka/client.js';
 import { KafkaSink } from './kafka/sink.js';
+import { KafkaTransactionalSink } from './kafka/transactionalSink.js';
 import { KafkaSource } from './kafka/source.js';
 import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
 import { Metrics } from './admin/metrics.js';
@@ -50,6 +51,8 @@ export class App implements AdminSource {
   #model: Model | null = null;
   #signature: Signature | null = null;
   #sink: KafkaSink | null = null;
+  #txSink: KafkaTransactionalSink | null = null;
+  #closeClaims: () => Promise<void> = () => Promise.resolve();
   #source: KafkaSource | null = null;
   #pipeline: Pipeline | null = null;
   #stopping: Promise<number> | null = null;
@@ -98,18 +101,29 @@ export class App implements AdminSource {
     this.#metrics.modelLoaded(signature.name, signature.version, this.#model.backend);
 
     const kafka = createKafka({ ...config, brokers: config.brokers! }, this.#log);
-    this.#sink = new KafkaSink(kafka, this.#log);
-    try {
-      await this.#sink.start();
-    } catch (cause) {
-      throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot connect to ${config.brokers!.join(',')}: ${messageOf(cause)}`, { cause });
+    const exactlyOnce = config.guarantee === 'exactly-once';
+    if (exactlyOnce) {
+      this.#txSink = new KafkaTransactionalSink({
+        kafka,
+        groupId: config.groupId,
+        transactionalIdPrefix: config.transactionalIdPrefix ?? config.groupId,
+        transactionTimeoutMs: 60_000,
+        logger: this.#log,
+      });
+    } else {
+      this.#sink = new KafkaSink(kafka, this.#log);
+      try {
+        await this.#sink.start();
+      } catch (cause) {
+        throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot connect to ${config.brokers!.join(',')}: ${messageOf(cause)}`, { cause });
+      }
     }
 
     const pipeline = (this.#pipeline = new Pipeline({
       model: this.#model,
       decoder,
       encoder,
-      sink: this.#sink,
+      ...(this.#txSink ? { transactionalSink: this.#txSink } : { sink: this.#sink! }),
       target: { outputTopic: config.outputTopic, deadLetterTopic: config.dlqTopic, signature, backend: this.#model.backend },
       maxBatchSize: config.maxBatchSize,
       maxBatchDelayMs: config.maxBatchDelayMs,
@@ -117,7 +131,7 @@ export class App implements AdminSource {
       logger: this.#log.child({ component: 'pipeline' }),
       observer: fanOut(this.#metrics, this.#stats),
       onBackpressure: (paused) => this.#source?.setPaused(paused),
-      onAcknowledged: () => this.#source?.requestCommit(),
+      ...(exactlyOnce ? {} : { onAcknowledged: () => this.#source?.requestCommit() }),
       onSinkHealth: (healthy) => {
         this.#log[healthy ? 'info' : 'warn']({ healthy }, healthy ? 'output writable again' : 'output not writable');
         this.#metrics.setReady(this.readiness().ready);
@@ -136,10 +150,30 @@ export class App implements AdminSource {
       fetchMaxWaitMs: config.fetchMaxWaitMs,
       logger: this.#log,
       onFatal: (err) => this.#fail(err),
+      ...(this.#txSink ? this.#partitionClaims(kafka, this.#txSink) : {}),
     });
     await this.#source.start();
     this.#state = 'running';
     this.#log.info({ input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, group: config.groupId }, 'streamserve running');
+  }
+
+  /** Exactly-once: fence earlier owners of a partition, then read the offset they left committed. */
+  #partitionClaims(kafka: ReturnType<typeof createKafka>, txSink: KafkaTransactionalSink) {
+    const admin = kafka.admin();
+    this.#closeClaims = () => (connected ? admin.disconnect() : Promise.resolve());
+    let connected: Promise<void> | null = null;
+    return {
+      claimPartition: async (topic: string, partition: number): Promise<string | null> => {
+        await txSink.fence(topic, partition);
+        connected ??= admin.connect();
+        await connected;
+        const [offsets] = await admin.fetchOffsets({ groupId: this.#config.groupId, topics: [topic] });
+        const committed = offsets?.partitions.find((p) => p.partition === partition)?.offset;
+        this.#log.debug({ topic, partition, committed }, 'claimed partition');
+        return committed === undefined || committed === '-1' ? null : committed;
+      },
+      releasePartition: (topic: string, partition: number) => void txSink.release(topic, partition),
+    };
   }
 
   #decoder(inputType: Parameters<typeof rawAvroDecoder>[0]): InputDecoder {
@@ -178,7 +212,8 @@ export class App implements AdminSource {
     const drain = (async () => {
       this.#source?.stopFetching();
       await this.#pipeline?.drain();
-      await this.#source?.flushCommits();
+      // Exactly-once commits offsets inside its transactions; the consumer must never commit on its own.
+      if (this.#config.guarantee === 'at-least-once') await this.#source?.flushCommits();
       return 'drained' as const;
     })();
     const outcome = await Promise.race([drain, deadline]).catch((err: unknown) => {
@@ -195,7 +230,7 @@ export class App implements AdminSource {
         );
       }
     }
-    const closeAll = Promise.allSettled([this.#source?.close(), this.#sink?.close()]).then(() =>
+    const closeAll = Promise.allSettled([this.#source?.close(), this.#sink?.close(), this.#txSink?.close(), this.#closeClaims()]).then(() =>
       Promise.allSettled([this.#model?.close(), this.#admin?.close()]),
     );
     // Closing gets what is left of the deadline, and at least a moment to leave the group.
@@ -212,7 +247,7 @@ export class App implements AdminSource {
       running: this.#state === 'running',
       modelWarm: this.#model !== null,
       groupJoined: this.#source?.joined ?? false,
-      producerConnected: this.#sink?.connected ?? false,
+      producerConnected: (this.#txSink ?? this.#sink)?.connected ?? false,
       outputWritable: this.#pipeline?.sinkHealthy ?? false,
     };
     return { ready: Object.values(checks).every(Boolean), checks };
@@ -227,7 +262,7 @@ export class App implements AdminSource {
       ready: this.readiness(),
       model: sig && { name: sig.name, version: sig.version, dir: this.#config.modelDir },
       backend: this.#model?.backend ?? null,
-      guarantee: 'at-least-once',
+      guarantee: this.#config.guarantee,
       topics: { input: this.#config.inputTopic, output: this.#config.outputTopic, deadLetter: this.#config.dlqTopic },
       group: this.#config.groupId,
       batching: { maxBatchSize: this.#config.maxBatchSize, maxBatchDelayMs: this.#config.maxBatchDelayMs },

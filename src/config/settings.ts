@@ -58,6 +58,18 @@ export const settings = {
   outputTopic: setting({ env: 'OUTPUT_TOPIC', flag: 'output-topic', schema: topic.default('borehole-predictions'), doc: 'Topic predictions are written to.' }),
   dlqTopic: setting({ env: 'DLQ_TOPIC', flag: 'dlq-topic', schema: topic.default('borehole-dead-letters'), doc: 'Topic dead letters are written to.' }),
   groupId: setting({ env: 'GROUP_ID', flag: 'group', schema: z.string().min(1).default('streamserve'), doc: 'Consumer group; instances with the same group share partitions.' }),
+  guarantee: setting({
+    env: 'GUARANTEE',
+    flag: 'guarantee',
+    schema: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+    doc: 'at-least-once (a crash may repeat outcomes) or exactly-once (outcomes and offsets in one transaction; read with read_committed).',
+  }),
+  transactionalIdPrefix: setting({
+    env: 'TRANSACTIONAL_ID_PREFIX',
+    flag: 'transactional-id-prefix',
+    schema: z.string().min(1).optional(),
+    doc: 'exactly-once: transactional ids are <prefix>-<input topic>-<partition>; defaults to the group id.',
+  }),
   startFrom: setting({
     env: 'START_FROM',
     flag: 'start-from',

@@ -19,6 +19,14 @@ export interface SourceOptions {
   logger: Logger;
   /** Called when the consumer crashed and will not restart by itself: the process should stop. */
   onFatal: (err: Error) => void;
+  /**
+   * Exactly-once: called once per newly assigned partition before its first records enter the pipeline. It fences
+   * earlier owners and resolves to the partition's committed offset read after the fence (or null). Records below
+   * it were committed by an earlier owner after kafkajs read the offset, and are passed over.
+   */
+  claimPartition?: (topic: string, partition: number) => Promise<string | null>;
+  /** Called for each partition revoked in a rebalance. */
+  releasePartition?: (topic: string, partition: number) => void;
 }
 
 export interface PartitionStatus {
@@ -51,6 +59,7 @@ export class KafkaSource {
   #commitRetry: NodeJS.Timeout | null = null;
   #refresh: NodeJS.Timeout | null = null;
   #fetchStopped = false;
+  #claims = new Map<string, Promise<string | null>>();
   #closing: Promise<void> | null = null;
 
   constructor(options: SourceOptions) {
@@ -113,7 +122,14 @@ export class KafkaSource {
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale()) return;
     const { topic, partition } = batch;
-    const records: InputRecord[] = batch.messages.map((m) => ({
+    const floor = await this.#claim(topic, partition);
+    if (!isRunning() || isStale()) return;
+    const messages = floor === null ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= BigInt(floor));
+    if (floor !== null && messages.length < batch.messages.length && BigInt(floor) > 0n) {
+      this.#log.info({ topic, partition, floor }, 'skipping records an earlier owner committed');
+      this.#o.pipeline.passOver(topic, partition, (BigInt(floor) - 1n).toString());
+    }
+    const records: InputRecord[] = messages.map((m) => ({
       topic,
       partition,
       offset: m.offset,
@@ -130,6 +146,22 @@ export class KafkaSource {
     // Moves kafkajs' fetch position only: with autoCommit off, commits are ours alone.
     resolveOffset(last);
     await heartbeat();
+  }
+
+  #claim(topic: string, partition: number): Promise<string | null> {
+    if (!this.#o.claimPartition) return Promise.resolve(null);
+    const key = tpKey(topic, partition);
+    let claim = this.#claims.get(key);
+    if (!claim) {
+      claim = this.#o.claimPartition(topic, partition);
+      this.#claims.set(key, claim);
+      // A failed claim is retried with the next batch (kafkajs re-fetches: nothing was resolved).
+      claim.catch((err: unknown) => {
+        this.#log.warn({ err, topic, partition }, 'claiming partition failed');
+        if (this.#claims.get(key) === claim) this.#claims.delete(key);
+      });
+    }
+    return claim;
   }
 
   /** Pauses or resumes the input topic (backpressure from the pipeline). */
@@ -201,8 +233,15 @@ export class KafkaSource {
     const next = Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
     const keep = new Set(next.map((a) => tpKey(a.topic, a.partition)));
     for (const a of this.#o.pipeline.tracker.partitions()) {
-      // Revoked: outcomes still in flight are written but never committed by us; the new owner re-scores them.
+      // Revoked: outcomes still in flight are dropped and never committed by us; the new owner re-scores them.
       if (!keep.has(tpKey(a.topic, a.partition))) this.#o.pipeline.tracker.forget(a.topic, a.partition);
+    }
+    for (const a of this.#assigned) {
+      const key = tpKey(a.topic, a.partition);
+      if (!keep.has(key)) {
+        this.#claims.delete(key);
+        this.#o.releasePartition?.(a.topic, a.partition);
+      }
     }
     this.#assigned = next;
     this.#joined = true;

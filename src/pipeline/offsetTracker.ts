@@ -72,6 +72,23 @@ export class OffsetTracker {
     }
   }
 
+  /**
+   * The committable offset once `offsets` are done too, without marking them: exactly-once commits this inside
+   * the transaction that writes their outcomes, and marks them done only when it committed.
+   */
+  committableWith(topic: string, partition: number, offsets: readonly string[]): string | null {
+    const s = this.#partitions.get(tpKey(topic, partition));
+    if (!s) return null;
+    const extra = new Set(offsets.map((o) => BigInt(o)));
+    let next = s.committable;
+    for (let i = s.head; i < s.pending.length; i++) {
+      const o = s.pending[i]!;
+      if (!s.done.has(o) && !extra.has(o)) break;
+      next = o + 1n;
+    }
+    return next === null ? null : next.toString();
+  }
+
   /** Positions that advanced since the last `markCommitted`. */
   uncommitted(): CommitPosition[] {
     const out: CommitPosition[] = [];
@@ -95,6 +112,17 @@ export class OffsetTracker {
   /** Drops all state for a partition (revoked): its in-flight outcomes will not be committed by us. */
   forget(topic: string, partition: number): void {
     this.#partitions.delete(tpKey(topic, partition));
+  }
+
+  /** Whether the partition is tracked (assigned and not forgotten). */
+  has(topic: string, partition: number): boolean {
+    return this.#partitions.has(tpKey(topic, partition));
+  }
+
+  /** The next offset to commit for a partition, or null before anything is done. */
+  committable(topic: string, partition: number): string | null {
+    const s = this.#partitions.get(tpKey(topic, partition));
+    return s?.committable == null ? null : s.committable.toString();
   }
 
   /** Offsets taken in but without an acknowledged outcome, per partition. */

@@ -10,13 +10,17 @@ import { OffsetTracker } from './offsetTracker.js';
 import { noopObserver, type PipelineObserver } from './observer.js';
 import { deadLetterMessage, predictionMessage, type OutcomeTarget } from './outcome.js';
 import type { InputRecord, OutboundMessage } from './record.js';
-import type { Sink } from './sink.js';
+import type { PartitionCommit, Sink, TransactionalSink } from './sink.js';
+import { tpKey } from './record.js';
 
 export interface PipelineOptions {
   model: Model;
   decoder: InputDecoder;
   encoder: PredictionEncoder;
-  sink: Sink;
+  /** At-least-once: outcomes are written here, and the source commits offsets once they are acknowledged. */
+  sink?: Sink;
+  /** Exactly-once: each input partition's outcomes and offset are committed together here. Give one of the two. */
+  transactionalSink?: TransactionalSink;
   target: OutcomeTarget;
   maxBatchSize: number;
   maxBatchDelayMs: number;
@@ -70,6 +74,9 @@ export class Pipeline {
 
   constructor(options: PipelineOptions) {
     this.#o = options;
+    if ((options.sink === undefined) === (options.transactionalSink === undefined)) {
+      throw new Error('Pipeline needs exactly one of sink and transactionalSink');
+    }
     this.#observer = options.observer ?? noopObserver;
     this.#log = options.logger;
     this.#batcher = new BatchPolicy<Entry>({
@@ -126,7 +133,12 @@ export class Pipeline {
 
   /** Offsets up to `offset` that carry no record to score (control records, aborted transactions). */
   passOver(topic: string, partition: number, offset: string): void {
-    if (this.tracker.passOver(topic, partition, offset)) this.#o.onAcknowledged?.();
+    if (!this.tracker.passOver(topic, partition, offset)) return;
+    if (this.#o.transactionalSink) {
+      // No outcome carries this offset forward, so an offsets-only transaction does (in order, after earlier work).
+      const group = { topic, partition, entries: [], messages: [] };
+      this.#sendChain = this.#sendChain.then(() => this.#commitPartition(group)).then(() => undefined);
+    } else this.#o.onAcknowledged?.();
   }
 
   /** Flushes everything queued and resolves when every outcome is acknowledged (or abort() gave up). */
@@ -251,21 +263,89 @@ export class Pipeline {
 
   #enqueueSend(entries: Entry[], messages: OutboundMessage[]): void {
     this.#sendChain = this.#sendChain.then(async () => {
-      if (!(await this.#sendUntilAcknowledged(messages))) return;
+      // Outcomes of partitions revoked meanwhile are dropped unwritten: the new owner scores them again from the
+      // committed offset, so writing them here would only duplicate them.
+      const keep: number[] = [];
+      for (let i = 0; i < entries.length; i++) {
+        const r = entries[i]!.record;
+        if (this.tracker.has(r.topic, r.partition)) keep.push(i);
+      }
+      const live = keep.map((i) => entries[i]!);
+      const liveMessages = keep.map((i) => messages[i]!);
+      const written = this.#o.transactionalSink
+        ? await this.#commitTransactions(live, liveMessages)
+        : (await this.#sendUntilAcknowledged(liveMessages))
+          ? this.#markDone(live)
+          : [];
       const now = (this.#o.now ?? Date.now)();
-      for (const e of entries) {
-        this.tracker.done(e.record.topic, e.record.partition, e.record.offset);
-        this.#observer.latency(Math.max(0, now - Number(e.record.timestamp)) / 1000);
-      }
-      this.#inflight -= entries.length;
-      this.#observer.inflight(this.#inflight);
-      if (this.#paused && this.#inflight <= this.#o.maxInflightRecords / 2) {
-        this.#paused = false;
-        this.#observer.backpressure(false);
-        this.#o.onBackpressure?.(false);
-      }
-      this.#o.onAcknowledged?.();
+      for (const e of written) this.#observer.latency(Math.max(0, now - Number(e.record.timestamp)) / 1000);
+      this.#release(entries.length);
+      if (written.length > 0 && !this.#o.transactionalSink) this.#o.onAcknowledged?.();
     });
+  }
+
+  #markDone(entries: Entry[]): Entry[] {
+    for (const e of entries) this.tracker.done(e.record.topic, e.record.partition, e.record.offset);
+    return entries;
+  }
+
+  /** Records leave the in-flight count (written, dropped or given up); resumes the source below half the bound. */
+  #release(count: number): void {
+    this.#inflight -= count;
+    this.#observer.inflight(this.#inflight);
+    if (this.#paused && this.#inflight <= this.#o.maxInflightRecords / 2) {
+      this.#paused = false;
+      this.#observer.backpressure(false);
+      this.#o.onBackpressure?.(false);
+    }
+  }
+
+  /** Exactly-once: one transaction per input partition in the flush, partitions in parallel. Returns what was written. */
+  async #commitTransactions(entries: Entry[], messages: OutboundMessage[]): Promise<Entry[]> {
+    const groups = new Map<string, { topic: string; partition: number; entries: Entry[]; messages: OutboundMessage[] }>();
+    for (let i = 0; i < entries.length; i++) {
+      const { topic, partition } = entries[i]!.record;
+      const key = tpKey(topic, partition);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { topic, partition, entries: [], messages: [] }));
+      g.entries.push(entries[i]!);
+      g.messages.push(messages[i]!);
+    }
+    const results = await Promise.all([...groups.values()].map(async (g) => ((await this.#commitPartition(g)) ? g.entries : [])));
+    return results.flat();
+  }
+
+  /**
+   * Commits one partition's outcomes with its offset, retrying until committed, the partition is revoked or
+   * fenced (dropped: the new owner redoes them), or abort(). Returns whether the transaction committed.
+   */
+  async #commitPartition(g: { topic: string; partition: number; entries: Entry[]; messages: OutboundMessage[] }): Promise<boolean> {
+    const { topic, partition } = g;
+    const nextOffset = this.tracker.committableWith(topic, partition, g.entries.map((e) => e.record.offset));
+    if (nextOffset === null || nextOffset === this.tracker.committedOffset(topic, partition)) return g.entries.length === 0;
+    const commit: PartitionCommit = { source: { topic, partition }, messages: g.messages, nextOffset };
+    let backoff = this.#o.sinkBackoffMs ?? 100;
+    for (;;) {
+      if (this.#aborted || !this.tracker.has(topic, partition)) return false;
+      try {
+        await this.#o.transactionalSink!.commit(commit);
+        this.#markDone(g.entries);
+        this.tracker.markCommitted([{ topic, partition, offset: nextOffset }]);
+        this.#setSinkHealth(true);
+        return true;
+      } catch (err) {
+        if (isStreamserveError(err) && err.code === ErrorCodes.PRODUCER_FENCED) {
+          this.#log.warn({ err, topic, partition }, 'fenced by a newer owner of the partition; dropping its in-flight outcomes');
+          this.tracker.forget(topic, partition);
+          return false;
+        }
+        this.#observer.sinkError(true);
+        this.#setSinkHealth(false);
+        this.#log.warn({ err, topic, partition, messages: g.messages.length, retryInMs: backoff }, 'transaction failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(this.#o.sinkMaxBackoffMs ?? 5000, backoff * 2);
+      }
+    }
   }
 
   /** Retries until the broker acknowledges, or abort(). Returns whether the messages were acknowledged. */
@@ -275,7 +355,7 @@ export class Pipeline {
     for (;;) {
       if (this.#aborted) return false;
       try {
-        await this.#o.sink.send(messages);
+        if (messages.length > 0) await this.#o.sink!.send(messages);
         this.#setSinkHealth(true);
         return true;
       } catch (err) {

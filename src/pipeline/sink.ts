@@ -8,3 +8,20 @@ import type { OutboundMessage } from './record.js';
 export interface Sink {
   send(messages: OutboundMessage[]): Promise<void>;
 }
+
+/** One input partition's outcomes and the offset to commit with them. */
+export interface PartitionCommit {
+  source: { topic: string; partition: number };
+  messages: OutboundMessage[];
+  /** The next offset to read once these outcomes are written, as Kafka commits it. */
+  nextOffset: string;
+}
+
+/**
+ * Exactly-once: `commit` writes the outcomes and commits the input offset atomically (one Kafka transaction),
+ * resolving only when the transaction is committed. A rejection with code PRODUCER_FENCED means another owner
+ * has the partition: its outcomes must be dropped, never retried. Any other rejection wrote nothing; retry.
+ */
+export interface TransactionalSink {
+  commit(commit: PartitionCommit): Promise<void>;
+}

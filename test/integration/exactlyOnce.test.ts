@@ -1,0 +1,74 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { App } from '../../src/app.js';
+import { loadAvroSchema } from '../../src/codec/schema.js';
+import { InputProducer } from '../../src/kafka/inputProducer.js';
+import { createKafka as createAppKafka } from '../../src/kafka/client.js';
+import { demoInputs } from '../../src/demo/demoInputs.js';
+import { Header } from '../../src/pipeline/headers.js';
+import { createKafka, createTopics, headerString, readAll, waitFor } from '../support/kafka.js';
+import { getJson, testBrokers, testConfig, testLogger, testTopics } from './support/app.js';
+
+interface Status {
+  guarantee: string;
+  counts: { predictions: number; deadLetters: number };
+  assignments: { lag: number | null }[];
+}
+
+test('exactly-once: outcomes and offsets commit together; read_committed sees each input once; restart adds nothing', async () => {
+  const TOTAL = 6_000;
+  const topics = testTopics('eos');
+  const config = testConfig(topics, { guarantee: 'exactly-once' });
+  const logger = testLogger(config);
+  await createTopics(testBrokers(), [
+    { topic: topics.input, partitions: 3 },
+    { topic: topics.output, partitions: 3 },
+    { topic: topics.dlq, partitions: 1 },
+  ], { after });
+  const type = await loadAvroSchema(config.inputSchema);
+  const inputs = demoInputs(type, TOTAL, { seed: 21, poisonEvery: 100, prefix: 'eos' });
+  const producer = new InputProducer(createAppKafka({ ...config, brokers: testBrokers() }, logger), topics.input);
+  await producer.start();
+  await producer.send(inputs.messages);
+  await producer.close();
+
+  const runUntilCaughtUp = async () => {
+    const app = new App({ config, logger });
+    try {
+      await app.start();
+      const port = app.adminPort!;
+      return await waitFor(
+        async () => {
+          const { body } = await getJson<Status>(port, '/status');
+          return body.assignments.length === 3 && body.assignments.every((a) => a.lag === 0) ? body : null;
+        },
+        { timeoutMs: 120_000, intervalMs: 100, message: 'exactly-once instance caught up' },
+      );
+    } finally {
+      assert.equal(await app.stop(), 0);
+    }
+  };
+  const first = await runUntilCaughtUp();
+  assert.equal(first.guarantee, 'exactly-once');
+  assert.equal(first.counts.predictions + first.counts.deadLetters, TOTAL);
+  const second = await runUntilCaughtUp();
+  assert.equal(second.counts.predictions + second.counts.deadLetters, 0, 'a restart finds every offset committed');
+
+  const predictions = await readAll(testBrokers(), topics.output, { expected: inputs.valid.size, timeoutMs: 60_000 });
+  const dead = await readAll(testBrokers(), topics.dlq, { expected: inputs.poison.size, timeoutMs: 60_000 });
+  const ids = [...predictions, ...dead].map((m) => m.key!.toString());
+  assert.equal(ids.length, TOTAL);
+  assert.equal(new Set(ids).size, TOTAL);
+  for (const m of predictions) assert.ok(headerString(m.headers, Header.sourceOffset) !== undefined);
+
+  // The group's committed offsets are the ends of the input partitions.
+  const admin = createKafka(testBrokers()).admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topics.input);
+    const [committed] = await admin.fetchOffsets({ groupId: topics.group, topics: [topics.input] });
+    for (const e of ends) assert.equal(committed!.partitions.find((p) => p.partition === e.partition)!.offset, e.high);
+  } finally {
+    await admin.disconnect();
+  }
+});
