@@ -7,6 +7,7 @@ import { avroPredictionEncoder } from './codec/predictionEncoder.js';
 import type { Model } from './model/model.js';
 import type { Signature } from './model/signature.js';
 import { loadModel, type LoadModelOptions } from './model/tfjsModel.js';
+import { loadWorkerModel } from './model/workerModel.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { fanOut } from './pipeline/observer.js';
 import { createKafka } from './kafka/client.js';
@@ -61,7 +62,9 @@ export class App implements AdminSource {
     this.#config = options.config;
     this.#log = options.logger;
     this.#onFatal = options.onFatal ?? (() => {});
-    this.#loadModel = options.loadModel ?? loadModel;
+    this.#loadModel =
+      options.loadModel ??
+      (this.#config.inferenceThread === 'worker' ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel }) : loadModel);
     this.#metrics = new Metrics(() => this.#source?.status() ?? []);
   }
 

@@ -78,6 +78,12 @@ export const settings = {
   }),
   modelDir: setting({ env: 'MODEL_DIR', flag: 'model', schema: z.string().min(1).default('weights/borehole'), doc: 'Directory with model.json, weight shards and signature.json.' }),
   backend: setting({ env: 'BACKEND', flag: 'backend', schema: z.enum(BackendNames).default('wasm'), doc: 'TensorFlow.js backend: tensorflow (needs @tensorflow/tfjs-node), wasm, cpu.' }),
+  inferenceThread: setting({
+    env: 'INFERENCE_THREAD',
+    flag: 'inference-thread',
+    schema: z.enum(['worker', 'main']).default('worker'),
+    doc: 'Run the model in a worker thread (a long model call cannot block Kafka heartbeats) or on the main thread.',
+  }),
   inputSchema: setting({ env: 'INPUT_SCHEMA', flag: 'input-schema', schema: z.string().min(1).default('schemas/borehole-input.avsc'), doc: 'Avro reader schema of inputs.' }),
   outputSchema: setting({ env: 'OUTPUT_SCHEMA', flag: 'output-schema', schema: z.string().min(1).default('schemas/borehole-prediction.avsc'), doc: 'Avro schema of predictions.' }),
   wireFormat: setting({ env: 'WIRE_FORMAT', flag: 'wire-format', schema: z.enum(WireFormats).default('raw'), doc: 'Input framing: raw Avro binary, or confluent (Schema Registry).' }),

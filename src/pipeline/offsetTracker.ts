@@ -59,7 +59,11 @@ export class OffsetTracker {
   done(topic: string, partition: number, offset: string): void {
     const state = this.#partitions.get(tpKey(topic, partition));
     if (!state) return;
-    state.done.add(BigInt(offset));
+    const o = BigInt(offset);
+    // Only offsets taken in and not yet passed: anything else would sit in `done` for good, or mark early an
+    // offset fetched later.
+    if (o > state.highest || state.head >= state.pending.length || o < state.pending[state.head]!) return;
+    state.done.add(o);
     while (state.head < state.pending.length && state.done.has(state.pending[state.head]!)) {
       const o = state.pending[state.head]!;
       state.done.delete(o);

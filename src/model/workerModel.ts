@@ -1,0 +1,149 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { BackendName, Model } from './model.js';
+import type { Signature } from './signature.js';
+import type { WorkerReply, WorkerRequest } from './workerProtocol.js';
+import { ErrorCodes, StreamserveError, type ErrorCode } from '../errors.js';
+
+export interface WorkerModelOptions {
+  dir: string;
+  backend: BackendName;
+  warmupBatchSizes?: readonly number[];
+  logger?: Logger;
+  logLevel?: string;
+}
+
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './modelWorker.boot.mjs' : './modelWorker.js', import.meta.url);
+
+interface Pending {
+  resolve: (output: Float32Array) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * A Model whose TensorFlow.js runs in a worker thread. Loading and warm-up happen there; `predict` posts a copy of
+ * the rows and resolves with the worker's output. If the worker dies, calls in flight reject as retryable and the
+ * next call starts a new worker.
+ */
+export async function loadWorkerModel(options: WorkerModelOptions): Promise<Model> {
+  const started = await startWorker(options);
+  return new WorkerModel(options, started);
+}
+
+interface Started {
+  worker: Worker;
+  ready: Extract<WorkerReply, { type: 'ready' }>;
+}
+
+function startWorker(options: WorkerModelOptions): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_URL, {
+      workerData: {
+        dir: options.dir,
+        backend: options.backend,
+        warmupBatchSizes: [...(options.warmupBatchSizes ?? [1, 32])],
+        logLevel: options.logLevel ?? 'info',
+      },
+    });
+    const onMessage = (reply: WorkerReply) => {
+      if (reply.type === 'ready') {
+        cleanup();
+        resolve({ worker, ready: reply });
+      } else if (reply.type === 'load-failed') {
+        cleanup();
+        reject(new StreamserveError(reply.code as ErrorCode, reply.message));
+      }
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(new StreamserveError(ErrorCodes.MODEL_LOAD_FAILED, `model worker failed: ${err.message}`, { cause: err }));
+    };
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new StreamserveError(ErrorCodes.MODEL_LOAD_FAILED, `model worker exited with code ${code} while loading ${options.dir}`));
+    };
+    const cleanup = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}
+
+class WorkerModel implements Model {
+  readonly signature: Signature;
+  readonly backend: BackendName;
+  readonly inputWidth: number;
+  readonly outputWidth: number;
+  readonly #options: WorkerModelOptions;
+  #worker: Promise<Worker>;
+  #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: WorkerModelOptions, started: Started) {
+    this.#options = options;
+    this.signature = started.ready.signature;
+    this.backend = started.ready.backend;
+    this.inputWidth = started.ready.inputWidth;
+    this.outputWidth = started.ready.outputWidth;
+    this.#worker = Promise.resolve(this.#attach(started.worker));
+  }
+
+  #attach(worker: Worker): Worker {
+    worker.on('message', (reply: WorkerReply) => {
+      if (reply.type !== 'result' && reply.type !== 'failure') return;
+      const pending = this.#pending.get(reply.id);
+      if (!pending) return;
+      this.#pending.delete(reply.id);
+      if (reply.type === 'result') pending.resolve(reply.output);
+      else pending.reject(new StreamserveError(reply.code as ErrorCode, reply.message, { retryable: reply.retryable }));
+    });
+    worker.on('error', (err) => this.#options.logger?.error({ err }, 'model worker error'));
+    worker.once('exit', (code) => {
+      if (this.#closing) return;
+      this.#options.logger?.error({ code }, 'model worker exited; starting a new one');
+      const failed = [...this.#pending.values()];
+      this.#pending.clear();
+      for (const p of failed) {
+        p.reject(new StreamserveError(ErrorCodes.INFERENCE_FAILED, `model worker exited (code ${code})`, { retryable: true }));
+      }
+      this.#worker = startWorker(this.#options).then((s) => this.#attach(s.worker));
+      this.#worker.catch((err: unknown) => this.#options.logger?.error({ err }, 'model worker restart failed'));
+    });
+    return worker;
+  }
+
+  async predict(rows: Float32Array, count: number): Promise<Float32Array> {
+    if (this.#closing) throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, 'model is closed');
+    if (rows.length !== count * this.inputWidth) {
+      throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, `expected ${count * this.inputWidth} values for ${count} rows, got ${rows.length}`);
+    }
+    const worker = await this.#worker;
+    const id = this.#nextId++;
+    const copy = rows.slice();
+    return new Promise<Float32Array>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      const request: WorkerRequest = { type: 'predict', id, rows: copy, count };
+      worker.postMessage(request, [copy.buffer as ArrayBuffer]);
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const worker = await this.#worker.catch(() => null);
+      if (!worker) return;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+      const timer = setTimeout(() => void worker.terminate(), 5000);
+      await exited;
+      clearTimeout(timer);
+      for (const p of this.#pending.values()) p.reject(new StreamserveError(ErrorCodes.INFERENCE_FAILED, 'model closed'));
+      this.#pending.clear();
+    })();
+    return this.#closing;
+  }
+}
