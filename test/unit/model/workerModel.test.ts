@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadWorkerModel } from '../../../src/model/workerModel.js';
+import { loadModel } from '../../../src/model/tfjsModel.js';
+import { sampleBoreholeInputs } from '../../../src/model/borehole.js';
+import { scaleInput } from '../../../src/model/signature.js';
+import { ErrorCodes, StreamserveError } from '../../../src/errors.js';
+
+const DIR = 'weights/borehole';
+
+test('a worker-thread model predicts what the same model predicts on the main thread', async (t) => {
+  const worker = await loadWorkerModel({ dir: DIR, backend: 'wasm', logLevel: 'silent' });
+  t.after(() => worker.close());
+  const local = await loadModel({ dir: DIR, backend: 'wasm' });
+  t.after(() => local.close());
+  assert.equal(worker.backend, 'wasm');
+  assert.equal(worker.inputWidth, 8);
+  assert.equal(worker.outputWidth, 1);
+  assert.equal(worker.signature.name, 'borehole');
+
+  const inputs = sampleBoreholeInputs(300, 99);
+  const rows = new Float32Array(inputs.length * 8);
+  inputs.forEach((x, i) => worker.signature.inputs.forEach((c, j) => (rows[i * 8 + j] = scaleInput(c, x[c.field as keyof typeof x]))));
+  const [a, b] = await Promise.all([worker.predict(rows, inputs.length), local.predict(rows, inputs.length)]);
+  assert.equal(a.length, 300);
+  assert.deepEqual([...a], [...b]);
+  assert.equal(rows[0] !== 0, true, 'the caller keeps its rows (the worker gets a copy)');
+});
+
+test('a worker-thread model rejects a wrongly sized batch and works after it', async (t) => {
+  const model = await loadWorkerModel({ dir: DIR, backend: 'cpu', logLevel: 'silent' });
+  t.after(() => model.close());
+  await assert.rejects(model.predict(new Float32Array(7), 1), (err: unknown) => err instanceof StreamserveError && err.code === ErrorCodes.INFERENCE_FAILED);
+  const out = await model.predict(new Float32Array(16), 2);
+  assert.equal(out.length, 2);
+  assert.ok(out.every(Number.isFinite));
+});
+
+test('closing is idempotent and later calls reject', async () => {
+  const model = await loadWorkerModel({ dir: DIR, backend: 'cpu', logLevel: 'silent' });
+  await Promise.all([model.close(), model.close()]);
+  await assert.rejects(model.predict(new Float32Array(8), 1), /closed/);
+});
+
+test('a missing model directory fails to load in the worker with MODEL_LOAD_FAILED', async () => {
+  await assert.rejects(
+    loadWorkerModel({ dir: 'weights/does-not-exist', backend: 'cpu', logLevel: 'silent' }),
+    (err: unknown) => err instanceof StreamserveError && err.code === ErrorCodes.MODEL_LOAD_FAILED,
+  );
+});
