@@ -2,13 +2,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '../../src/app.js';
 import { loadAvroSchema } from '../../src/codec/schema.js';
-import { InputProducer } from '../../src/kafka/inputProducer.js';
-import { createKafka as createAppKafka } from '../../src/kafka/client.js';
 import { borehole } from '../../src/model/borehole.js';
-import { demoInputs, type DemoInputs } from '../../src/demo/demoInputs.js';
+import type { DemoInputs } from '../../src/demo/demoInputs.js';
 import { Header } from '../../src/pipeline/headers.js';
-import { createTopics, headerString, readAll, waitFor, type ReadMessage } from '../support/kafka.js';
-import { getJson, getText, metricValue, testBrokers, testConfig, testLogger, testTopics } from './support/app.js';
+import { headerString, readAll, waitFor, type ReadMessage } from '../support/kafka.js';
+import { createTestTopics, getJson, getText, metricValue, publishDemoInputs, testBrokers, testConfig, testLogger, testTopics } from './support/app.js';
 
 const TOTAL = 10_000;
 const PARTITIONS = 3;
@@ -32,17 +30,8 @@ describe('10,000 inputs over 3 partitions with 1% poison, at-least-once', () => 
   let port: number;
 
   before(async () => {
-    await createTopics(testBrokers(), [
-      { topic: topics.input, partitions: PARTITIONS },
-      { topic: topics.output, partitions: PARTITIONS },
-      { topic: topics.dlq, partitions: 1 },
-    ], { after });
-    const type = await loadAvroSchema(config.inputSchema);
-    inputs = demoInputs(type, TOTAL, { seed: 11, poisonEvery: 100, prefix: 'core' });
-    const producer = new InputProducer(createAppKafka({ ...config, brokers: testBrokers() }, logger), topics.input);
-    await producer.start();
-    await producer.send(inputs.messages);
-    await producer.close();
+    await createTestTopics(topics, PARTITIONS, { after });
+    inputs = await publishDemoInputs(config, TOTAL, { seed: 11, poisonEvery: 100, prefix: 'core' });
 
     app = new App({ config, logger });
     await app.start();

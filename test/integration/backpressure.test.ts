@@ -1,12 +1,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '../../src/app.js';
-import { loadAvroSchema } from '../../src/codec/schema.js';
-import { InputProducer } from '../../src/kafka/inputProducer.js';
-import { createKafka as createAppKafka } from '../../src/kafka/client.js';
-import { demoInputs } from '../../src/demo/demoInputs.js';
-import { createTopics, waitFor } from '../support/kafka.js';
-import { getJson, getText, metricValue, testBrokers, testConfig, testLogger, testTopics } from './support/app.js';
+import { waitFor } from '../support/kafka.js';
+import { getJson, getText, metricValue, testConfig, testLogger, testTopics, createTestTopics, publishDemoInputs } from './support/app.js';
 
 interface Status {
   paused: boolean;
@@ -27,17 +23,8 @@ test('a backlog past maxInflightRecords pauses the input, resumes it, and scores
     'max-batch-size': '64',
   });
   const logger = testLogger(config);
-  await createTopics(testBrokers(), [
-    { topic: topics.input, partitions: PARTITIONS },
-    { topic: topics.output, partitions: PARTITIONS },
-    { topic: topics.dlq, partitions: 1 },
-  ], { after });
-  const type = await loadAvroSchema(config.inputSchema);
-  const inputs = demoInputs(type, TOTAL, { seed: 3, poisonEvery: 0, prefix: 'bp' });
-  const producer = new InputProducer(createAppKafka({ ...config, brokers: testBrokers() }, logger), topics.input);
-  await producer.start();
-  await producer.send(inputs.messages);
-  await producer.close();
+  await createTestTopics(topics, PARTITIONS, { after });
+  await publishDemoInputs(config, TOTAL, { seed: 3, poisonEvery: 0, prefix: 'bp' });
 
   const app = new App({ config, logger });
   after(() => app.stop());

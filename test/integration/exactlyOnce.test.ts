@@ -1,13 +1,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '../../src/app.js';
-import { loadAvroSchema } from '../../src/codec/schema.js';
-import { InputProducer } from '../../src/kafka/inputProducer.js';
-import { createKafka as createAppKafka } from '../../src/kafka/client.js';
-import { demoInputs } from '../../src/demo/demoInputs.js';
 import { Header } from '../../src/pipeline/headers.js';
-import { createKafka, createTopics, headerString, readAll, waitFor } from '../support/kafka.js';
-import { getJson, testBrokers, testConfig, testLogger, testTopics } from './support/app.js';
+import { createKafka, headerString, readAll, waitFor } from '../support/kafka.js';
+import { getJson, testBrokers, testConfig, testLogger, testTopics, createTestTopics, publishDemoInputs } from './support/app.js';
 
 interface Status {
   guarantee: string;
@@ -20,17 +16,8 @@ test('exactly-once: outcomes and offsets commit together; read_committed sees ea
   const topics = testTopics('eos');
   const config = testConfig(topics, { guarantee: 'exactly-once' });
   const logger = testLogger(config);
-  await createTopics(testBrokers(), [
-    { topic: topics.input, partitions: 3 },
-    { topic: topics.output, partitions: 3 },
-    { topic: topics.dlq, partitions: 1 },
-  ], { after });
-  const type = await loadAvroSchema(config.inputSchema);
-  const inputs = demoInputs(type, TOTAL, { seed: 21, poisonEvery: 100, prefix: 'eos' });
-  const producer = new InputProducer(createAppKafka({ ...config, brokers: testBrokers() }, logger), topics.input);
-  await producer.start();
-  await producer.send(inputs.messages);
-  await producer.close();
+  await createTestTopics(topics, 3, { after });
+  const inputs = await publishDemoInputs(config, TOTAL, { seed: 21, poisonEvery: 100, prefix: 'eos' });
 
   const runUntilCaughtUp = async () => {
     const app = new App({ config, logger });

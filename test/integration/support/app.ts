@@ -1,7 +1,11 @@
 import { loadConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/settings.js';
 import { createLogger } from '../../../src/logger.js';
-import { uniqueName } from '../../support/kafka.js';
+import { loadAvroSchema } from '../../../src/codec/schema.js';
+import { createKafka as createAppKafka } from '../../../src/kafka/client.js';
+import { InputProducer } from '../../../src/kafka/inputProducer.js';
+import { demoInputs, type DemoInputs } from '../../../src/demo/demoInputs.js';
+import { createTopics, uniqueName, type CleanupRegistry } from '../../support/kafka.js';
 
 export function testBrokers(): string[] {
   const brokers = process.env.KAFKA_BROKERS?.split(',').filter((b) => b !== '');
@@ -62,4 +66,35 @@ export function metricValue(text: string, name: string, labels = ''): number | u
     }
   }
   return undefined;
+}
+
+/** Creates input and output topics with `partitions` partitions and a one-partition DLQ; deleted via `cleanup`. */
+export async function createTestTopics(topics: TestTopics, partitions: number, cleanup: CleanupRegistry): Promise<void> {
+  await createTopics(
+    testBrokers(),
+    [
+      { topic: topics.input, partitions },
+      { topic: topics.output, partitions },
+      { topic: topics.dlq, partitions: 1 },
+    ],
+    cleanup,
+  );
+}
+
+/** `count` demo inputs (every `poisonEvery`-th poison) published to the input topic; returns what was sent. */
+export async function publishDemoInputs(
+  config: Config,
+  count: number,
+  options: { seed: number; poisonEvery: number; prefix: string },
+): Promise<DemoInputs> {
+  const type = await loadAvroSchema(config.inputSchema);
+  const inputs = demoInputs(type, count, options);
+  const producer = new InputProducer(createAppKafka({ ...config, brokers: testBrokers() }, testLogger(config)), config.inputTopic);
+  await producer.start();
+  try {
+    await producer.send(inputs.messages);
+  } finally {
+    await producer.close();
+  }
+  return inputs;
 }
