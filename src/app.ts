@@ -13,14 +13,33 @@ import { fanOut } from './pipeline/observer.js';
 import { createKafka } from './kafka/client.js';
 import { KafkaSink } from './kafka/sink.js';
 import { KafkaTransactionalSink } from './kafka/transactionalSink.js';
-import { KafkaSource } from './kafka/source.js';
+import { KafkaSource, type PartitionStatus } from './kafka/source.js';
 import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
 import { Metrics } from './admin/metrics.js';
-import { Stats } from './admin/stats.js';
+import { Stats, type StatsSnapshot } from './admin/stats.js';
 import { ErrorCodes, StreamserveError, messageOf } from './errors.js';
 
 export const AppStates = ['starting', 'running', 'draining', 'stopped', 'failed'] as const;
 export type AppState = (typeof AppStates)[number];
+
+/** What GET /status returns. */
+export interface AppStatus {
+  state: AppState;
+  startedAt: string;
+  uptimeSeconds: number;
+  ready: Readiness;
+  model: { name: string; version: string; dir: string } | null;
+  backend: string | null;
+  guarantee: Config['guarantee'];
+  topics: { input: string; output: string; deadLetter: string };
+  group: string;
+  batching: { maxBatchSize: number; maxBatchDelayMs: number };
+  inflight: number;
+  maxInflightRecords: number;
+  paused: boolean;
+  assignments: PartitionStatus[];
+  counts: StatsSnapshot;
+}
 
 export interface AppOptions {
   config: Config;
@@ -256,14 +275,14 @@ export class App implements AdminSource {
     return { ready: Object.values(checks).every(Boolean), checks };
   }
 
-  status(): unknown {
+  status(): AppStatus {
     const sig = this.#signature;
     return {
       state: this.#state,
       startedAt: new Date(this.#startedAt).toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
       ready: this.readiness(),
-      model: sig && { name: sig.name, version: sig.version, dir: this.#config.modelDir },
+      model: sig ? { name: sig.name, version: sig.version, dir: this.#config.modelDir } : null,
       backend: this.#model?.backend ?? null,
       guarantee: this.#config.guarantee,
       topics: { input: this.#config.inputTopic, output: this.#config.outputTopic, deadLetter: this.#config.dlqTopic },

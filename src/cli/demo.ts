@@ -68,8 +68,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const t0 = Date.now();
     let firstAt = 0;
     for (;;) {
-      const counts = (app.status() as { counts: { predictions: number; deadLetters: number } }).counts;
-      const { assignments } = app.status() as { assignments: { lag: number | null }[] };
+      const { counts, assignments } = app.status();
       const done = counts.predictions + counts.deadLetters;
       if (done > 0 && firstAt === 0) firstAt = Date.now();
       if (done >= count && assignments.every((a) => a.lag === 0)) break;
@@ -77,7 +76,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const seconds = (Date.now() - firstAt) / 1000;
-    const status = app.status() as { counts: { predictions: number; deadLetters: number; deadLettersByStageAndCode: Record<string, number> } };
+    const status = app.status();
     await app.stop();
     app = null;
 
