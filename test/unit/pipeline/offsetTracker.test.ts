@@ -191,4 +191,25 @@ describe('OffsetTracker', () => {
     assert.equal(tracker.pendingCount(T, 0), 0);
     assert.equal(tracker.pendingCount(T, 7), 0, 'an unknown partition has nothing pending');
   });
+
+  test('committableWith tells the position a set of offsets would reach, without marking them', () => {
+    const tracker = new OffsetTracker();
+    trackAll(tracker, 0, [0, 1, 2, 3, 4, 5]);
+    assert.equal(tracker.committableWith(T, 0, ['0', '1', '2']), '3');
+    assert.equal(tracker.committableWith(T, 0, ['1', '2']), null, 'offset 0 is not done: nothing committable');
+    assert.deepEqual(positions(tracker), {}, 'nothing was marked');
+    tracker.done(T, 0, '0');
+    assert.equal(tracker.committableWith(T, 0, ['1', '3']), '2', 'stops at the first gap');
+    assert.equal(tracker.committableWith(T, 0, []), '1');
+    assert.equal(tracker.committableWith(T, 9, ['0']), null, 'an unknown partition');
+  });
+
+  test('done() of an offset never taken in is ignored, so it cannot mark a later fetch as done', () => {
+    const tracker = new OffsetTracker();
+    trackAll(tracker, 0, [0, 1]);
+    tracker.done(T, 0, '7');
+    trackAll(tracker, 0, [2, 3, 4, 5, 6, 7]);
+    for (const o of [0, 1, 2, 3, 4, 5, 6]) tracker.done(T, 0, String(o));
+    assert.deepEqual(positions(tracker), { 0: '7' }, 'offset 7 still waits for its own outcome');
+  });
 });
