@@ -13,6 +13,7 @@ import { fanOut } from './pipeline/observer.js';
 import { createKafka } from './kafka/client.js';
 import { KafkaSink } from './kafka/sink.js';
 import { KafkaTransactionalSink } from './kafka/transactionalSink.js';
+import { missingTopics } from './kafka/topics.js';
 import { KafkaSource, type PartitionStatus } from './kafka/source.js';
 import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
 import { Metrics } from './admin/metrics.js';
@@ -123,6 +124,7 @@ export class App implements AdminSource {
     this.#metrics.modelLoaded(signature.name, signature.version, this.#model.backend);
 
     const kafka = createKafka({ ...config, brokers: config.brokers! }, this.#log);
+    await this.#checkTopics(kafka);
     const exactlyOnce = config.guarantee === 'exactly-once';
     if (exactlyOnce) {
       this.#txSink = new KafkaTransactionalSink({
@@ -177,6 +179,23 @@ export class App implements AdminSource {
     await this.#source.start();
     this.#state = 'running';
     this.#log.info({ input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, group: config.groupId }, 'streamserve running');
+  }
+
+  /** Fails startup, naming them, when the input, output or dead-letter topic is missing (auto-creation would hide typos). */
+  async #checkTopics(kafka: ReturnType<typeof createKafka>): Promise<void> {
+    const { inputTopic, outputTopic, dlqTopic, brokers } = this.#config;
+    let missing: string[];
+    try {
+      missing = await missingTopics(kafka, [inputTopic, outputTopic, dlqTopic]);
+    } catch (cause) {
+      throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot reach ${brokers!.join(',')}: ${messageOf(cause)}`, { cause });
+    }
+    if (missing.length > 0) {
+      throw new StreamserveError(
+        ErrorCodes.TOPIC_NOT_FOUND,
+        `topic(s) ${missing.join(', ')} do not exist; create them with \`streamserve topics --partitions N\``,
+      );
+    }
   }
 
   /** Exactly-once: fence earlier owners of a partition, then read the offset they left committed. */

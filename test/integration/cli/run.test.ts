@@ -108,6 +108,20 @@ describe('streamserve run as a process', () => {
     }
   });
 
+  test('missing topics stop startup with a message naming them', async () => {
+    const topics = testTopics('missing');
+    const cli = startCli(['run'], {
+      KAFKA_BROKERS: testBrokers().join(','),
+      INPUT_TOPIC: topics.input,
+      OUTPUT_TOPIC: topics.output,
+      DLQ_TOPIC: topics.dlq,
+      ADMIN_PORT: String(await freePort()),
+    });
+    assert.equal(await withTimeout(cli.exited, 60_000, 'exit'), 1);
+    assert.match(cli.stderr(), /TOPIC_NOT_FOUND/);
+    for (const t of [topics.input, topics.output, topics.dlq]) assert.ok(cli.stderr().includes(t), `names ${t}`);
+  });
+
   test('a missing broker list is named', async () => {
     const cli = startCli(['run'], {});
     assert.equal(await withTimeout(cli.exited, 30_000, 'exit'), 2);
