@@ -19,6 +19,7 @@ import { AdminServer, type AdminSource, type Readiness } from './admin/server.js
 import { Metrics } from './admin/metrics.js';
 import { Stats, type StatsSnapshot } from './admin/stats.js';
 import { ErrorCodes, StreamserveError, messageOf } from './errors.js';
+import type { ReplayStatus } from './replay/progress.js';
 
 export const AppStates = ['starting', 'running', 'draining', 'stopped', 'failed'] as const;
 export type AppState = (typeof AppStates)[number];
@@ -40,6 +41,8 @@ export interface AppStatus {
   paused: boolean;
   assignments: PartitionStatus[];
   counts: StatsSnapshot;
+  /** Only under `replay`: progress through the range. */
+  replay?: ReplayStatus;
 }
 
 export interface AppOptions {
@@ -52,6 +55,19 @@ export interface AppOptions {
    * rows, a slow model) to exercise the real pipeline and broker around them.
    */
   loadModel?: (options: LoadModelOptions) => Promise<Model>;
+  /** `replay` (src/replay/job.ts) runs this same composition over a bounded range; `run` passes nothing. */
+  replay?: ReplayHooks;
+}
+
+/** What a replay changes in the composition: bounds on the input, a stamp on the outputs, progress on /status. */
+export interface ReplayHooks {
+  /** Exclusive end offset per input partition: records at or past it are never scored. */
+  endOffsets: ReadonlyMap<number, string>;
+  /** Committed with every input offset, so a re-run finds the replay's plan (src/replay/planStore.ts). */
+  offsetMetadata: (topic: string, partition: number) => string | null;
+  /** Headers on every outcome; keyless inputs also get a derived prediction key (see OutcomeTarget). */
+  extraHeaders: Record<string, string>;
+  status: () => ReplayStatus;
 }
 
 /**
@@ -63,6 +79,7 @@ export class App implements AdminSource {
   readonly #log: Logger;
   readonly #onFatal: (err: Error) => void;
   readonly #loadModel: (options: LoadModelOptions) => Promise<Model>;
+  readonly #replay: ReplayHooks | undefined;
   readonly #stats = new Stats();
   readonly #metrics: Metrics;
   #state: AppState = 'starting';
@@ -82,6 +99,7 @@ export class App implements AdminSource {
     this.#config = options.config;
     this.#log = options.logger;
     this.#onFatal = options.onFatal ?? (() => {});
+    this.#replay = options.replay;
     this.#loadModel =
       options.loadModel ??
       (this.#config.inferenceThread === 'worker' ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel }) : loadModel);
@@ -133,6 +151,7 @@ export class App implements AdminSource {
         transactionalIdPrefix: config.transactionalIdPrefix ?? config.groupId,
         transactionTimeoutMs: 60_000,
         logger: this.#log,
+        ...(this.#replay ? { offsetMetadata: this.#replay.offsetMetadata } : {}),
       });
     } else {
       this.#sink = new KafkaSink(kafka, this.#log);
@@ -148,7 +167,13 @@ export class App implements AdminSource {
       decoder,
       encoder,
       ...(this.#txSink ? { transactionalSink: this.#txSink } : { sink: this.#sink! }),
-      target: { outputTopic: config.outputTopic, deadLetterTopic: config.dlqTopic, signature, backend: this.#model.backend },
+      target: {
+        outputTopic: config.outputTopic,
+        deadLetterTopic: config.dlqTopic,
+        signature,
+        backend: this.#model.backend,
+        ...(this.#replay ? { extraHeaders: this.#replay.extraHeaders, deriveNullKeys: true } : {}),
+      },
       maxBatchSize: config.maxBatchSize,
       maxBatchDelayMs: config.maxBatchDelayMs,
       maxInflightRecords: config.maxInflightRecords,
@@ -175,6 +200,7 @@ export class App implements AdminSource {
       logger: this.#log,
       onFatal: (err) => this.#fail(err),
       ...(this.#txSink ? this.#partitionClaims(kafka, this.#txSink) : {}),
+      ...(this.#replay ? { endOffsets: this.#replay.endOffsets, commitMetadata: this.#replay.offsetMetadata } : {}),
     });
     await this.#source.start();
     this.#state = 'running';
@@ -312,6 +338,7 @@ export class App implements AdminSource {
       paused: this.#source?.paused ?? false,
       assignments: this.#source?.status() ?? [],
       counts: this.#stats.snapshot(),
+      ...(this.#replay ? { replay: this.#replay.status() } : {}),
     };
   }
 }

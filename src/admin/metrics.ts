@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PipelineObserver } from '../pipeline/observer.js';
 import type { PartitionStatus } from '../kafka/source.js';
+import type { ReplayStatus } from '../replay/progress.js';
 
 /** Every metric streamserve exports, declared once. Names are part of the operating contract (README). */
 export class Metrics implements PipelineObserver {
@@ -100,4 +101,54 @@ export class Metrics implements PipelineObserver {
   backpressure(paused: boolean): void {
     if (paused) this.#pauses.inc();
   }
+}
+
+/**
+ * Replay progress, read from `status` at scrape time; only `replay` registers these. Gauges, not counters: a
+ * resumed replay starts with part of its range already done.
+ */
+export function registerReplayMetrics(registry: Registry, status: () => ReplayStatus): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'streamserve_replay_records',
+    help: 'Records in the replay range (offsets spanned)',
+    registers,
+    collect() {
+      this.set(status().total);
+    },
+  });
+  new Gauge({
+    name: 'streamserve_replay_done_records',
+    help: 'Records of the replay range whose outcome is committed',
+    registers,
+    collect() {
+      this.set(status().done);
+    },
+  });
+  new Gauge({
+    name: 'streamserve_replay_rate',
+    help: 'Replay records committed per second, recent window',
+    registers,
+    collect() {
+      this.set(status().rate);
+    },
+  });
+  new Gauge({
+    name: 'streamserve_replay_eta_seconds',
+    help: 'Seconds until the replay completes at the current rate (-1 while unknown)',
+    registers,
+    collect() {
+      this.set(status().eta ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'streamserve_replay_remaining_records',
+    help: 'Records of the replay range not yet committed, per input partition',
+    labelNames: ['partition'],
+    registers,
+    collect() {
+      this.reset();
+      for (const p of status().partitions) this.set({ partition: String(p.partition) }, p.total - p.done);
+    },
+  });
 }

@@ -27,6 +27,13 @@ export interface SourceOptions {
   claimPartition?: (topic: string, partition: number) => Promise<string | null>;
   /** Called for each partition revoked in a rebalance. */
   releasePartition?: (topic: string, partition: number) => void;
+  /**
+   * Replay: the exclusive end offset of each partition; a partition without one has nothing to read. Records at or
+   * past the end are never pushed, no position is committed past it, and a partition that reached it is paused.
+   */
+  endOffsets?: ReadonlyMap<number, string>;
+  /** Metadata committed with each partition's offset (at-least-once commits; replay stores its plan there). */
+  commitMetadata?: (topic: string, partition: number) => string | null;
 }
 
 export interface PartitionStatus {
@@ -60,6 +67,8 @@ export class KafkaSource {
   #refresh: NodeJS.Timeout | null = null;
   #fetchStopped = false;
   #claims = new Map<string, Promise<string | null>>();
+  /** Partitions paused because they reached their end offset (replay). */
+  #ended = new Set<number>();
   #closing: Promise<void> | null = null;
 
   constructor(options: SourceOptions) {
@@ -92,7 +101,11 @@ export class KafkaSource {
     this.#consumer.on(events.START_BATCH_PROCESS, (e) => {
       const p = e.payload;
       this.#highWatermarks.set(tpKey(p.topic, p.partition), p.highWatermark);
-      if (p.batchSize === 0) this.#o.pipeline.passOver(p.topic, p.partition, p.lastOffset);
+      if (p.batchSize === 0) {
+        this.#passOver(p.topic, p.partition, p.lastOffset);
+        const end = this.#end(p.partition);
+        if (end !== null && BigInt(p.lastOffset) >= end - 1n) this.#pauseAtEnd(p.partition);
+      }
     });
   }
 
@@ -124,10 +137,12 @@ export class KafkaSource {
     const { topic, partition } = batch;
     const floor = await this.#claim(topic, partition);
     if (!isRunning() || isStale()) return;
-    const messages = floor === null ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= BigInt(floor));
+    const end = this.#end(partition);
+    let messages = floor === null ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= BigInt(floor));
+    if (end !== null) messages = messages.filter((m) => BigInt(m.offset) < end);
     if (floor !== null && messages.length < batch.messages.length && BigInt(floor) > 0n) {
       this.#log.info({ topic, partition, floor }, 'skipping records an earlier owner committed');
-      this.#o.pipeline.passOver(topic, partition, (BigInt(floor) - 1n).toString());
+      this.#passOver(topic, partition, (BigInt(floor) - 1n).toString());
     }
     const records: InputRecord[] = messages.map((m) => ({
       topic,
@@ -141,11 +156,35 @@ export class KafkaSource {
     this.#o.pipeline.push(records);
     const last = batch.lastOffset();
     // Aborted or control records after the last message: nothing to score, but the position moves past them.
-    this.#o.pipeline.passOver(topic, partition, last);
+    this.#passOver(topic, partition, last);
     this.#highWatermarks.set(tpKey(topic, partition), batch.highWatermark);
+    if (end !== null && BigInt(last) >= end - 1n) this.#pauseAtEnd(partition);
     // Moves kafkajs' fetch position only: with autoCommit off, commits are ours alone.
     resolveOffset(last);
     await heartbeat();
+  }
+
+  /** Replay: the partition's exclusive end offset (0 when it has none: nothing to read); null without bounds. */
+  #end(partition: number): bigint | null {
+    const ends = this.#o.endOffsets;
+    if (!ends) return null;
+    return BigInt(ends.get(partition) ?? '0');
+  }
+
+  /** Offsets up to `offset` need no outcome; with bounds, never past the end (nothing at or past it is ours). */
+  #passOver(topic: string, partition: number, offset: string): void {
+    const end = topic === this.#o.topic ? this.#end(partition) : null;
+    if (end === null || BigInt(offset) < end) this.#o.pipeline.passOver(topic, partition, offset);
+    else if (end > 0n) this.#o.pipeline.passOver(topic, partition, (end - 1n).toString());
+  }
+
+  /** Stops fetching a partition that reached its end; backpressure resumes leave it paused. */
+  #pauseAtEnd(partition: number): void {
+    if (this.#ended.has(partition)) return;
+    this.#ended.add(partition);
+    this.#log.info({ topic: this.#o.topic, partition }, 'partition reached its end offset');
+    // kafkajs: pausing single partitions clears a whole-topic pause, so while one is on it covers this partition.
+    if (!this.#paused && !this.#fetchStopped) this.#consumer.pause([{ topic: this.#o.topic, partitions: [partition] }]);
   }
 
   #claim(topic: string, partition: number): Promise<string | null> {
@@ -172,7 +211,10 @@ export class KafkaSource {
     if (this.#fetchStopped) return;
     const topics = [{ topic: this.#o.topic }];
     if (paused) this.#consumer.pause(topics);
-    else this.#consumer.resume(topics);
+    else {
+      this.#consumer.resume(topics);
+      if (this.#ended.size > 0) this.#consumer.pause([{ topic: this.#o.topic, partitions: [...this.#ended] }]);
+    }
   }
 
   /**
@@ -215,8 +257,9 @@ export class KafkaSource {
     const assigned = new Set(this.#assigned.map((a) => tpKey(a.topic, a.partition)));
     const positions = this.#o.pipeline.tracker.uncommitted().filter((p) => assigned.has(tpKey(p.topic, p.partition)));
     if (positions.length === 0) return;
+    const metadata = this.#o.commitMetadata;
     try {
-      await this.#consumer.commitOffsets(positions);
+      await this.#consumer.commitOffsets(metadata ? positions.map((p) => ({ ...p, metadata: metadata(p.topic, p.partition) })) : positions);
       this.#o.pipeline.tracker.markCommitted(positions);
     } catch (err) {
       this.#log.warn({ err, positions }, 'commit failed; will retry');

@@ -1,4 +1,4 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type PartitionOffset, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../pipeline/record.js';
 import { tpKey } from '../pipeline/record.js';
@@ -12,6 +12,8 @@ export interface TransactionalSinkOptions {
   transactionalIdPrefix: string;
   transactionTimeoutMs: number;
   logger: Logger;
+  /** Metadata committed with each input partition's offset (replay stores its plan there). */
+  offsetMetadata?: (topic: string, partition: number) => string | null;
 }
 
 /** kafkajs error types that mean another producer with our transactional id has taken over. */
@@ -56,10 +58,10 @@ export class KafkaTransactionalSink implements TransactionalSink {
       if (byTopic.size > 0) {
         await tx.sendBatch({ topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })) });
       }
-      await tx.sendOffsets({
-        consumerGroupId: this.#o.groupId,
-        topics: [{ topic, partitions: [{ partition, offset: commit.nextOffset }] }],
-      });
+      // kafkajs passes `metadata` through to TxnOffsetCommit, though its types leave it out.
+      const offset: PartitionOffset & { metadata?: string | null } = { partition, offset: commit.nextOffset };
+      if (this.#o.offsetMetadata) offset.metadata = this.#o.offsetMetadata(topic, partition);
+      await tx.sendOffsets({ consumerGroupId: this.#o.groupId, topics: [{ topic, partitions: [offset] }] });
       await tx.commit();
     } catch (cause) {
       // A failed transaction leaves the producer in a state not worth reasoning about: abort what can be

@@ -11,6 +11,11 @@ export interface OutcomeTarget {
   backend: string;
   /** Extra headers on every outcome (e.g. the replay marker). */
   extraHeaders?: Record<string, string>;
+  /**
+   * Predictions of keyless inputs get the key `<topic>-<partition>-<offset>` (replay: deterministic keys, so
+   * compaction and dedupe downstream work). Dead letters always keep the input's key, unchanged.
+   */
+  deriveNullKeys?: boolean;
 }
 
 function lineage(target: OutcomeTarget, record: InputRecord): Record<string, string> {
@@ -26,7 +31,8 @@ function lineage(target: OutcomeTarget, record: InputRecord): Record<string, str
 }
 
 export function predictionMessage(target: OutcomeTarget, record: InputRecord, value: Buffer): OutboundMessage {
-  return { topic: target.outputTopic, key: record.key, value, headers: lineage(target, record) };
+  const key = record.key ?? (target.deriveNullKeys ? Buffer.from(`${record.topic}-${record.partition}-${record.offset}`) : null);
+  return { topic: target.outputTopic, key, value, headers: lineage(target, record) };
 }
 
 /**
