@@ -75,6 +75,7 @@ export class ReplayJob {
   readonly #log: Logger;
   readonly #kafka: Kafka;
   #admin: Admin | null = null;
+  #app: App | null = null;
   #interrupted = false;
   #wake: () => void = () => {};
 
@@ -180,6 +181,7 @@ export class ReplayJob {
         status: () => progress.snapshot(),
       },
     });
+    this.#app = app;
     registerReplayMetrics(app.registry, () => progress.snapshot());
     const display = createProgressDisplay({
       mode: this.#o.display ?? 'none',
@@ -233,6 +235,11 @@ export class ReplayJob {
       runMs,
       ...(fatal !== null ? { error: fatal } : {}),
     };
+  }
+
+  /** The admin server's port while run() runs (useful with adminPort 0). */
+  get adminPort(): number | null {
+    return this.#app?.adminPort ?? null;
   }
 
   /** Stops a running replay gracefully (what is in flight is written and committed); a re-run resumes. */
