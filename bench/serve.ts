@@ -1,0 +1,147 @@
+/**
+ * (g) streamserve itself, in a child process: the `App` from src/app.ts — the composition root `streamserve run`
+ * uses (run.ts adds only signal handling) — with its configuration loaded through the same schema and flags. It runs
+ * in a process of its own so that its CPU, heap and peak RSS (VmHWM) are its own and it can be pinned; driving the
+ * App over IPC lets the orchestrator start the clock when the group is joined (after model load and warm-up) and stop
+ * it when the last input offset is committed, without polling HTTP from outside.
+ */
+import { App } from '../src/app.js';
+import { loadConfig } from '../src/config/load.js';
+import { createLogger } from '../src/logger.js';
+import { memoryMB, cpuSeconds, sleep } from './util.js';
+
+let app: App | null = null;
+
+/** MB: resident (now and peak) and the main thread's V8 heap and off-heap buffers (the model worker's isolate is not in heap*). */
+export interface MemorySample {
+  rss: number | null;
+  peakRss: number | null;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+function memorySample(): MemorySample {
+  const m = process.memoryUsage();
+  const mb = (n: number) => Math.round(n / 1e5) / 10;
+  const { rss, peakRss } = memoryMB();
+  return { rss, peakRss, heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
+}
+let fatal: Error | null = null;
+
+export interface ServeStarted {
+  startMs: number;
+  /** Memory right after the join, before any input: what the loaded App costs at rest. */
+  memory: MemorySample;
+  /** Epoch ms when the group was joined (the drain clock starts here). */
+  joinedAt: number;
+}
+
+async function serveStart(p: { flags: Record<string, string>; joinTimeoutMs: number }): Promise<ServeStarted> {
+  if (app) throw new Error('an App is already running in this child');
+  fatal = null;
+  const config = loadConfig({ env: {}, flags: p.flags });
+  const logger = createLogger({ level: config.logLevel, format: 'json' });
+  const t0 = performance.now();
+  const started = new App({ config, logger, onFatal: (err) => (fatal = err) });
+  app = started;
+  await started.start();
+  const deadline = Date.now() + p.joinTimeoutMs;
+  // 2 ms polling: the join is visible within a couple of milliseconds of kafkajs' GROUP_JOIN
+  while (!started.readiness().checks.groupJoined) {
+    if (fatal) throw fatal;
+    if (Date.now() > deadline) throw new Error(`not joined after ${p.joinTimeoutMs} ms`);
+    await sleep(2);
+  }
+  return { startMs: Math.round(performance.now() - t0), joinedAt: Date.now(), memory: memorySample() };
+}
+
+function committedSum(): number {
+  let sum = 0;
+  for (const a of app!.status().assignments) sum += Number(a.committedOffset ?? 0);
+  return sum;
+}
+
+export interface DrainResult {
+  doneAt: number;
+  firstOutcomeAt: number | null;
+  committed: number;
+  counts: ReturnType<App['status']>['counts'];
+  peakRssMB: number | null;
+  /** Largest main-thread heap and external memory seen while draining (sampled every 100 ms). */
+  maxHeapTotalMB: number;
+  maxExternalMB: number;
+  cpuSeconds: number | null;
+}
+
+/** Waits until the committed offsets reach `endOffsets` (partition → end offset), polling every 10 ms. */
+async function serveWaitCommitted(p: { endOffsets: Record<string, string>; timeoutMs: number }): Promise<DrainResult> {
+  if (!app) throw new Error('no App running');
+  const deadline = Date.now() + p.timeoutMs;
+  let firstOutcomeAt: number | null = null;
+  const cpu0 = cpuSeconds();
+  let maxHeapTotalMB = 0;
+  let maxExternalMB = 0;
+  let sampledAt = 0;
+  for (;;) {
+    if (Date.now() - sampledAt >= 100) {
+      sampledAt = Date.now();
+      const m = memorySample();
+      maxHeapTotalMB = Math.max(maxHeapTotalMB, m.heapTotal);
+      maxExternalMB = Math.max(maxExternalMB, m.external);
+    }
+    if (fatal) throw fatal;
+    const status = app.status();
+    if (firstOutcomeAt === null && status.counts.predictions + status.counts.deadLetters > 0) firstOutcomeAt = Date.now();
+    const done =
+      status.assignments.length > 0 &&
+      Object.entries(p.endOffsets).every(([partition, end]) => {
+        const a = status.assignments.find((x) => x.partition === Number(partition));
+        return a !== undefined && BigInt(a.committedOffset ?? '0') >= BigInt(end);
+      });
+    if (done) {
+      const cpu1 = cpuSeconds();
+      return {
+        doneAt: Date.now(),
+        firstOutcomeAt,
+        committed: committedSum(),
+        counts: status.counts,
+        peakRssMB: memoryMB().peakRss,
+        maxHeapTotalMB,
+        maxExternalMB,
+        cpuSeconds: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
+      };
+    }
+    if (Date.now() > deadline) throw new Error(`committed ${committedSum()} after ${p.timeoutMs} ms; not at the end offsets`);
+    await sleep(10);
+  }
+}
+
+/** Outcomes committed per second over a window of a running drain, after `skipMs` from now. */
+async function serveRate(p: { skipMs: number; windowMs: number }): Promise<{ rate: number; committed: number; peakRssMB: number | null }> {
+  if (!app) throw new Error('no App running');
+  await sleep(p.skipMs);
+  const c0 = committedSum();
+  const t0 = performance.now();
+  await sleep(p.windowMs);
+  if (fatal) throw fatal;
+  const c1 = committedSum();
+  const seconds = (performance.now() - t0) / 1000;
+  return { rate: (c1 - c0) / seconds, committed: c1, peakRssMB: memoryMB().peakRss };
+}
+
+async function serveStop(): Promise<{ code: number; peakRssMB: number | null }> {
+  const running = app;
+  app = null;
+  const code = running ? await running.stop() : 0;
+  return { code, peakRssMB: memoryMB().peakRss };
+}
+
+export const serveHandlers = {
+  serveStart,
+  serveWaitCommitted,
+  serveRate,
+  serveStop,
+  serveMemory: () => Promise.resolve(memorySample()),
+};
