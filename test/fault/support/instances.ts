@@ -4,6 +4,8 @@
  * failing scenario leaves no process behind.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startCli, type CliProcess } from '../../integration/support/process.js';
 import { getJson, type TestTopics } from '../../integration/support/app.js';
@@ -148,6 +150,14 @@ export class Fleet {
     const instance = new Instance(`${kind}#${++this.#n}(pid ${proc.child.pid})`, proc, Number(env.ADMIN_PORT));
     this.#instances.push(instance);
     return instance;
+  }
+
+  /** Writes each instance's stderr (its JSON log) to `<dir>/<n>.log`, for a failed scenario's post-mortem. */
+  dumpLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    this.#instances.forEach((instance, n) => {
+      writeFileSync(join(dir, `${n + 1}.log`), `# ${instance.name} exit ${String(instance.exit)}\n${instance.proc.stderr()}`);
+    });
   }
 
   /** SIGKILLs every instance still running and waits for the exits. Never throws. */

@@ -1,7 +1,8 @@
 /**
  * `streamserve run` with a slowed model, as a child process of a fault scenario (so its memory and its event loop
- * are its own): the same settings (environment and flags), the same App, the real model wrapped per
- * FAULT_MODEL_DELAY_MS / FAULT_MODEL_BLOCK_MS (test/fault/support/models.ts). SIGTERM/SIGINT stop it gracefully.
+ * are its own): the same settings (environment and flags), the same App and model thread, the real model wrapped per
+ * FAULT_MODEL_DELAY_MS / FAULT_MODEL_BLOCK_MS (test/fault/support/models.ts) where the pipeline calls it (the main
+ * thread). SIGTERM/SIGINT stop it gracefully.
  *
  *   node --import tsx test/fault/support/serve.ts [setting flags...]
  */
@@ -9,7 +10,9 @@ import { App } from '../../../src/app.js';
 import { commandContext } from '../../../src/cli/context.js';
 import { requireSettings } from '../../../src/config/load.js';
 import { ErrorCodes, isStreamserveError } from '../../../src/errors.js';
-import { wrappedLoader, wrapperFromEnv } from './models.js';
+import { loadModel } from '../../../src/model/tfjsModel.js';
+import { loadWorkerModel } from '../../../src/model/workerModel.js';
+import { wrappedLoader, wrapperFromEnv, type ModelLoader } from './models.js';
 
 async function main(): Promise<number> {
   let context: ReturnType<typeof commandContext>;
@@ -23,7 +26,10 @@ async function main(): Promise<number> {
   const { config, logger } = context;
   let fatal: (err: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
-  const app = new App({ config, logger, onFatal: (err) => fatal(err), loadModel: wrappedLoader(wrapperFromEnv(process.env)) });
+  // The same model thread as `run` would use; the fault wraps the model as the pipeline sees it.
+  const base: ModelLoader =
+    config.inferenceThread === 'worker' ? (options) => loadWorkerModel({ ...options, logLevel: config.logLevel }) : loadModel;
+  const app = new App({ config, logger, onFatal: (err) => fatal(err), loadModel: wrappedLoader(wrapperFromEnv(process.env), base) });
   const stopOn = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

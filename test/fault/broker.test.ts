@@ -1,0 +1,150 @@
+/**
+ * Invariants 1 and 6's neighbour, output failures (issue 3, item 5): the broker is stopped (SIGTERM, controlled) and
+ * later killed (SIGKILL), each time mid-stream and restarted on its data. streamserve, a child process, must ride
+ * both outages out by itself: /readyz answers 503 while the broker is away and 200 again after, and nothing is
+ * lost. The broker is this scenario's own; the run's shared broker is never touched.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTopics } from '../support/kafka.js';
+import { testTopics } from '../integration/support/app.js';
+import { groupProgress, startOwnBroker } from './support/cluster.js';
+import { publishDemoInputs } from './support/inputs.js';
+import { Fleet, guaranteeArgs, instanceEnv, type Instance } from './support/instances.js';
+import { countAndReport } from './support/scenario.js';
+import { GUARANTEES, type Expected } from './support/tally.js';
+import { attempt, poll } from './support/wait.js';
+
+const PARTITIONS = 3;
+const PHASE = 10_000;
+/**
+ * Small batches keep the stream running while the broker goes away. Exactly-once pays one transaction per input
+ * partition per flush (a few per second), so it needs larger ones to finish in reasonable time.
+ */
+const BATCH = { 'at-least-once': '8', 'exactly-once': '128' } as const;
+
+for (const mode of GUARANTEES) {
+  test(`broker stopped (SIGTERM) and killed (SIGKILL) mid-stream, restarted on its data (${mode})`, async (t) => {
+    const started = Date.now();
+    const own = await startOwnBroker();
+    t.after(() => own.cleanup());
+    const { broker } = own;
+    const brokers = broker.brokers;
+    const topics = testTopics(`broker-${mode}`);
+    // No deletion at cleanup: the topics go with the broker's data directory.
+    await createTopics(brokers, [
+      { topic: topics.input, partitions: PARTITIONS },
+      { topic: topics.output, partitions: PARTITIONS },
+      { topic: topics.dlq, partitions: 1 },
+    ]);
+    const fleet = new Fleet();
+    t.after(() => fleet.killAll());
+    const expected = new Map<string, Expected>();
+    const publish = (phase: number) =>
+      publishDemoInputs(brokers, topics.input, { count: PHASE, seed: 40 + phase, poisonEvery: 100, prefix: `broker-${mode}-p${phase}`, expected });
+
+    const outages: Outage[] = [];
+    let instance: Instance | undefined;
+    const failure = await attempt(async () => {
+      await publish(1);
+      instance = fleet.run(await instanceEnv(brokers, topics, { MAX_BATCH_SIZE: BATCH[mode] }), guaranteeArgs(mode));
+      await instance.waitReady();
+      assert.equal((await instance.status()).guarantee, mode);
+      const i = instance;
+      const doneAtLeast = (n: number) =>
+        poll(async () => (await i.done()) >= n, { message: `${i.name} produced ${n} outcomes`, timeoutMs: 120_000, intervalMs: 20, abort: i.died });
+
+      await doneAtLeast(1_000);
+      outages.push(await outage(i, 'SIGTERM', () => broker.stop(), () => broker.restart({ keepData: true }), brokers, topics.group, topics.input));
+      await publish(2);
+      // The second outage comes soon after the instance works again.
+      await doneAtLeast((await i.done()) + 1_000);
+      outages.push(await outage(i, 'SIGKILL', () => broker.kill(), () => broker.restart({ keepData: true }), brokers, topics.group, topics.input));
+      await publish(3);
+      await poll(
+        async () => {
+          const status = await i.status();
+          if (status.assignments.length !== PARTITIONS || !status.assignments.every((a) => a.lag === 0)) return false;
+          return (await groupProgress(brokers, topics.group, topics.input)).lag === 0;
+        },
+        { message: `${i.name} caught up after the outages`, timeoutMs: 180_000, intervalMs: 250, abort: i.died },
+      );
+      assert.equal(await i.kill('SIGTERM'), 0, `graceful stop after the outages; stderr:\n${i.stderrTail()}`);
+    });
+    await fleet.killAll();
+
+    const extra: Record<string, string | number | boolean> = {};
+    for (const o of outages) {
+      const k = o.signal === 'SIGTERM' ? 'stop' : 'kill';
+      extra[`${k}LagAtOutage`] = o.lagAtOutage;
+      extra[`${k}Saw503`] = o.saw503;
+      extra[`${k}Ms`] = o.takeDownMs;
+      extra[`${k}To503Ms`] = o.to503Ms;
+      extra[`${k}RestartMs`] = o.restartMs;
+      extra[`${k}ReadyAgainMs`] = o.readyAgainMs;
+    }
+    await countAndReport({ scenario: 'broker-restart', mode, brokers, topics, expected, started, failure, extra, fleet });
+    for (const o of outages) {
+      assert.ok(o.lagAtOutage > 0, `the ${o.signal} outage began mid-stream (lag ${o.lagAtOutage})`);
+      assert.ok(o.saw503, `/readyz answered 503 during the ${o.signal} outage`);
+    }
+  });
+}
+
+interface Outage {
+  signal: 'SIGTERM' | 'SIGKILL';
+  /** Input records not yet committed when the broker went away. */
+  lagAtOutage: number;
+  saw503: boolean;
+  /** How long stopping or killing the broker took. */
+  takeDownMs: number;
+  /** From the broker's stop until /readyz answered 503. */
+  to503Ms: number;
+  /** How long the broker took to start again. */
+  restartMs: number;
+  /** From the broker's return until /readyz answered 200. */
+  readyAgainMs: number;
+}
+
+/**
+ * Takes the broker away while `instance` is busy, watches /readyz until it answers 503 (the outage is reported),
+ * brings the broker back and waits for /readyz 200. The instance must stay alive throughout.
+ */
+async function outage(
+  instance: Instance,
+  signal: Outage['signal'],
+  takeDown: () => Promise<void>,
+  bringBack: () => Promise<void>,
+  brokers: string[],
+  group: string,
+  topic: string,
+): Promise<Outage> {
+  const lagAtOutage = (await groupProgress(brokers, group, topic)).lag;
+  const began = Date.now();
+  await takeDown();
+  const down = Date.now();
+  await poll(async () => (await instance.readyz()) === 503, {
+    message: `${instance.name}: /readyz reports the broker outage (${signal})`,
+    timeoutMs: 90_000,
+    intervalMs: 100,
+    abort: instance.died,
+  });
+  const noticed = Date.now();
+  await bringBack();
+  const back = Date.now();
+  await poll(async () => (await instance.readyz()) === 200, {
+    message: `${instance.name}: /readyz 200 again after the broker returned (${signal})`,
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    abort: instance.died,
+  });
+  return {
+    signal,
+    lagAtOutage,
+    saw503: true,
+    takeDownMs: down - began,
+    to503Ms: noticed - down,
+    restartMs: back - noticed,
+    readyAgainMs: Date.now() - back,
+  };
+}
