@@ -6,11 +6,13 @@
  * measured latency instead of hiding it (no coordinated omission). Output topics are created with
  * `message.timestamp.type=LogAppendTime`, so an output's timestamp is the moment the broker appended it — when the
  * prediction became durable and readable. Latency = output append time − input scheduled time, read back from the
- * output topic after the run (so reading costs nothing while streamserve is measured).
+ * output topic after the run (so reading costs nothing while streamserve is measured). Input topics are
+ * LogAppendTime too, and predictions carry `scored_at`, which splits each latency into its parts.
  */
 import { CompressionTypes, type Kafka, type Message } from 'kafkajs';
 import type { AvroType } from '../src/codec/schema.js';
 import { readTopic } from '../src/kafka/topicReader.js';
+import { Header } from '../src/pipeline/headers.js';
 import { sampleBoreholeInputs } from '../src/model/borehole.js';
 import { percentile } from './stats.js';
 
@@ -72,29 +74,56 @@ export async function generate(kafka: Kafka, type: AvroType, p: { topic: string;
 }
 
 export interface OutputTiming {
-  /** Input scheduled time (the prediction's event_time), epoch ms. */
+  /** Input scheduled time (the prediction's event_time, the input's intended CreateTime), epoch ms. */
   inputAt: number;
+  /** When the broker appended the input (input topics are LogAppendTime too), epoch ms; NaN if unknown. */
+  inputAppendAt: number;
+  /** The prediction's scored_at: when streamserve encoded it, epoch ms. */
+  scoredAt: number;
   /** Output LogAppendTime, epoch ms. */
   outputAt: number;
 }
 
-/** Reads every prediction on `topic` (until `expected` or 10 s of silence): input and output times. */
-export async function readOutputTimes(kafka: Kafka, outputType: AvroType, topic: string, expected: number): Promise<OutputTiming[]> {
+/**
+ * Reads every prediction on `outputTopic` (until `expected` or 10 s of silence) and the append time of the input
+ * each came from (by the lineage headers' partition and offset).
+ */
+export async function readOutputTimes(kafka: Kafka, outputType: AvroType, inputTopic: string, outputTopic: string, expected: number): Promise<OutputTiming[]> {
+  const appended = new Map<string, number>();
+  await readTopic(kafka, inputTopic, { max: expected, idleMs: 10_000, onMessage: (m, partition) => appended.set(`${partition}:${m.offset}`, Number(m.timestamp)) });
   const times: OutputTiming[] = [];
-  await readTopic(kafka, topic, {
+  await readTopic(kafka, outputTopic, {
     max: expected,
     idleMs: 10_000,
     onMessage: (m) => {
-      const p = outputType.fromBuffer(m.value!) as { event_time: number };
-      times.push({ inputAt: p.event_time, outputAt: Number(m.timestamp) });
+      const p = outputType.fromBuffer(m.value!) as { event_time: number; scored_at: number };
+      const source = `${m.headers?.[Header.sourcePartition]?.toString()}:${m.headers?.[Header.sourceOffset]?.toString()}`;
+      times.push({ inputAt: p.event_time, inputAppendAt: appended.get(source) ?? Number.NaN, scoredAt: p.scored_at, outputAt: Number(m.timestamp) });
     },
   });
   return times;
 }
 
+export interface WindowLatency {
+  /** End to end: output append time − input scheduled time, ms. */
+  e2e: number[];
+  /** The parts: scheduled → input appended (the load generator's produce), appended → scored (fetch, queue, model), scored → output appended (send, ack). */
+  toInputLog: number[];
+  toScored: number[];
+  toOutputLog: number[];
+}
+
 /** Latencies (ms) of outputs whose input was scheduled within [from, to). */
-export function latenciesIn(times: readonly OutputTiming[], from: number, to: number): number[] {
-  const out: number[] = [];
-  for (const t of times) if (t.inputAt >= from && t.inputAt < to) out.push(t.outputAt - t.inputAt);
-  return out;
+export function latenciesIn(times: readonly OutputTiming[], from: number, to: number): WindowLatency {
+  const w: WindowLatency = { e2e: [], toInputLog: [], toScored: [], toOutputLog: [] };
+  for (const t of times) {
+    if (t.inputAt < from || t.inputAt >= to) continue;
+    w.e2e.push(t.outputAt - t.inputAt);
+    if (Number.isFinite(t.inputAppendAt)) {
+      w.toInputLog.push(t.inputAppendAt - t.inputAt);
+      w.toScored.push(t.scoredAt - t.inputAppendAt);
+    }
+    w.toOutputLog.push(t.outputAt - t.scoredAt);
+  }
+  return w;
 }

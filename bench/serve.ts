@@ -36,6 +36,8 @@ export interface ServeStarted {
   memory: MemorySample;
   /** Epoch ms when the group was joined (the drain clock starts here). */
   joinedAt: number;
+  /** The same moment on the monotonic clock, µs (the time base of --cpu-prof profiles). */
+  joinedHrUs: number;
 }
 
 async function serveStart(p: { flags: Record<string, string>; joinTimeoutMs: number }): Promise<ServeStarted> {
@@ -54,7 +56,7 @@ async function serveStart(p: { flags: Record<string, string>; joinTimeoutMs: num
     if (Date.now() > deadline) throw new Error(`not joined after ${p.joinTimeoutMs} ms`);
     await sleep(2);
   }
-  return { startMs: Math.round(performance.now() - t0), joinedAt: Date.now(), memory: memorySample() };
+  return { startMs: Math.round(performance.now() - t0), joinedAt: Date.now(), joinedHrUs: hrUs(), memory: memorySample() };
 }
 
 function committedSum(): number {
@@ -63,8 +65,11 @@ function committedSum(): number {
   return sum;
 }
 
+const hrUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
 export interface DrainResult {
   doneAt: number;
+  doneHrUs: number;
   firstOutcomeAt: number | null;
   committed: number;
   counts: ReturnType<App['status']>['counts'];
@@ -104,6 +109,7 @@ async function serveWaitCommitted(p: { endOffsets: Record<string, string>; timeo
       const cpu1 = cpuSeconds();
       return {
         doneAt: Date.now(),
+        doneHrUs: hrUs(),
         firstOutcomeAt,
         committed: committedSum(),
         counts: status.counts,

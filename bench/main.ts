@@ -1,0 +1,312 @@
+/**
+ * `npm run bench [-- --quick] [--reps N] [--only a,b,…] [--no-profile] [--readme]`: streamserve against its
+ * ceilings, side by side in one run, on a broker of its own. See bench/README.md for what each section measures.
+ *
+ * Sections run in rounds — a, b, c, d, e, f, g, open, sweep, pin; then again — so every section's repetitions are
+ * spread over the whole run and a noisy minute hurts one repetition of each rather than all of one. Figures are the
+ * median of the repetitions with their min–max spread. Results go to bench/results/<mode>.json and .md (and the
+ * README's Performance section after a full run).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { loadAvroSchema } from '../src/codec/schema.js';
+import { startBenchBroker, type BenchBroker } from './broker.js';
+import { benchKafka } from './clients.js';
+import { preload } from './inputs.js';
+import { killAllTools } from './kafkaPerf.js';
+import { PLANS, type Plan } from './plan.js';
+import { killAllChildren } from './proc.js';
+import { summarizeProfiles } from './profile.js';
+import { writeReport, type RawResults, type RunMeta } from './report.js';
+import * as s from './sections.js';
+import { summarize } from './stats.js';
+import { uniqueName } from './util.js';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'open', 'sweep', 'pin'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const RESULTS = join(HERE, 'results');
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      reps: { type: 'string' },
+      only: { type: 'string' },
+      'no-profile': { type: 'boolean', default: false },
+      readme: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const base = PLANS[values.quick ? 'quick' : 'full'];
+  const plan: Plan = { ...base, reps: values.reps ? Number(values.reps) : base.reps, profile: base.profile && !values['no-profile'] };
+  const only = values.only ? new Set(values.only.split(',').map((x) => x.trim())) : null;
+  for (const name of only ?? []) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown section ${name} (${SECTIONS.join(', ')})`);
+  // the README shows the latest full run only, unless asked otherwise
+  const readme = values.readme ?? (plan.mode === 'full' && only === null);
+  return { plan, only: only as Set<Section> | null, readme };
+}
+
+const t0 = Date.now();
+const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
+const say = (line: string) => process.stdout.write(`${stamp()} ${line}\n`);
+
+let broker: BenchBroker | null = null;
+let cleaning: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    killAllChildren();
+    killAllTools();
+    if (broker) await broker.cleanup();
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping children and the broker`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+function uptime(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`;
+  }
+}
+
+/** The busiest processes that are not this benchmark's, to tell whether the machine was shared. */
+function otherWork(ours: Set<number>): string[] {
+  try {
+    const lines = execFileSync('ps', ['-eo', 'pid,ppid,pcpu,etimes,args', '--sort=-pcpu', '--no-headers'], { encoding: 'utf8' }).split('\n');
+    return lines
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length >= 5 && Number(f[2]) >= 5 && !ours.has(Number(f[0])) && !ours.has(Number(f[1])))
+      .slice(0, 8)
+      .map((f) => `${f[2]}% cpu: ${f.slice(4).join(' ').slice(0, 110)}`);
+  } catch {
+    return [];
+  }
+}
+
+function kafkaVersion(): string {
+  try {
+    const jar = readdirSync(join(HERE, '../scripts/kafka-local/lib')).find((f) => /^kafka-clients-[\d.]+\.jar$/.test(f));
+    return jar?.replace(/^kafka-clients-|\.jar$/g, '') ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const { plan, only, readme } = options();
+  const want = (x: Section) => only === null || only.has(x);
+  const logDir = join(RESULTS, 'logs', plan.mode);
+  mkdirSync(logDir, { recursive: true });
+  const loadBefore = uptime();
+  const loadSamples: number[] = [loadavg()[0]!];
+  const loadTimer = setInterval(() => loadSamples.push(loadavg()[0]!), 15_000);
+  loadTimer.unref();
+  const othersBefore = otherWork(new Set([process.pid]));
+  say(`streamserve bench, ${plan.mode} plan, ${plan.reps} repetitions; ${uptime()}`);
+
+  broker = await startBenchBroker((line) => say(`kafka-local: ${line}`));
+  const kafka = benchKafka(broker.brokers, 'bench-orchestrator');
+  const admin = kafka.admin();
+  await admin.connect();
+  const [inputType, outputType] = await Promise.all([loadAvroSchema('schemas/borehole-input.avsc'), loadAvroSchema('schemas/borehole-prediction.avsc')]);
+  const backlogTopic = uniqueName('bench-backlog');
+  const smallBacklogTopic = uniqueName('bench-small-backlog');
+  await admin.createTopics({ waitForLeaders: true, topics: [backlogTopic, smallBacklogTopic].map((topic) => ({ topic, numPartitions: plan.partitions, replicationFactor: 1 })) });
+  const loaded = await preload(kafka, inputType, backlogTopic, plan.backlog, 'in');
+  say(`pre-loaded ${plan.backlog.toLocaleString('en')} inputs (mean Avro value ${loaded.meanBytes.toFixed(1)} bytes) in ${loaded.seconds.toFixed(1)} s`);
+  await preload(kafka, inputType, smallBacklogTopic, plan.smallBacklog, 'small');
+
+  const ctx: s.Context = {
+    brokers: broker.brokers,
+    kafka,
+    admin,
+    inputType,
+    outputType,
+    plan,
+    backlogTopic,
+    smallBacklogTopic,
+    partitions: plan.partitions,
+    meanInputBytes: loaded.meanBytes,
+    logDir,
+    allCpus: `0-${cpus().length - 1}`,
+    brokerPid: () => broker?.pid() ?? null,
+    log: say,
+  };
+
+  const raw: RawResults = { a: [], b: [], c: [], d: [], e: [], f: [], g: [], open: [], sweep: [], pin: [], errors: [] };
+  const backends = want('f') ? await s.modelBackends(ctx) : [];
+  let calibrated: number | null = null;
+  /** 100% load for the open-loop runs: the median drain rate of (g) so far in this run. */
+  const referenceRate = async (): Promise<number> => {
+    const median = summarize(raw.g.map((g) => g.rate))?.median;
+    if (median !== undefined) return median;
+    calibrated ??= (await s.drain(ctx, smallBacklogTopic, { name: 'calibrate' })).rate;
+    return calibrated;
+  };
+
+  const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
+  const sweepConfigs = plan.sweep.sizes.flatMap((size) => plan.sweep.delays.map((delay) => ({ size, delay })));
+
+  const run: Record<Section, (rep: number) => Promise<string>> = {
+    a: async (rep) => {
+      const r = await s.brokerCeiling(ctx);
+      raw.a.push({ rep, ...r });
+      return `producer ${fmt(r.producerRate)}/s, consumer ${fmt(r.consumerRate)}/s`;
+    },
+    b: async (rep) => {
+      const r = await s.readOnly(ctx);
+      raw.b.push({ rep, ...r });
+      return `${fmt(r.rate)}/s`;
+    },
+    c: async (rep) => {
+      const r = await s.forward(ctx, 'copy');
+      raw.c.push({ rep, ...r });
+      return `${fmt(r.rate)}/s`;
+    },
+    d: async (rep) => {
+      const r = await s.forward(ctx, 'avro');
+      raw.d.push({ rep, ...r });
+      return `${fmt(r.rate)}/s`;
+    },
+    e: async (rep) => {
+      const r = await s.naive(ctx);
+      raw.e.push({ rep, ...r });
+      return `${fmt(r.rate)}/s (model ${r.modelMsPerCall.toFixed(2)} ms/call)`;
+    },
+    f: async (rep) => {
+      const parts: string[] = [];
+      for (const backend of rotate(backends, rep)) {
+        const r = await s.modelAlone(ctx, backend);
+        raw.f.push({ rep, ...r });
+        const best = Math.max(...r.points.map((p) => p.rowsPerSec));
+        parts.push(`${backend} up to ${fmt(best)} rows/s`);
+      }
+      return parts.join(', ');
+    },
+    g: async (rep) => {
+      const r = await s.drain(ctx, backlogTopic, { name: `g-drain-${rep}` });
+      raw.g.push({ rep, ...r });
+      return `${fmt(r.rate)}/s, peak RSS ${r.peakRssMB} MB (at rest ${r.atRest.rss} MB), mean batch ${r.meanBatch.toFixed(0)}`;
+    },
+    open: async (rep) => {
+      const ref = await referenceRate();
+      const r = await s.openLoop(ctx, { name: `g-open-${rep}`, loads: rotate(plan.open.loads, rep), referenceRate: ref, warmupS: plan.open.warmupS, measureS: plan.open.measureS });
+      raw.open.push({ rep, referenceRate: ref, points: r.points });
+      return r.points
+        .sort((x, y) => x.load - y.load)
+        .map((p) => `${p.load * 100}%: p50 ${p.latency.p50} / p99 ${p.latency.p99} / p99.9 ${p.latency.p999} ms`)
+        .join('; ');
+    },
+    sweep: async (rep) => {
+      const ref = await referenceRate();
+      const parts: string[] = [];
+      for (const c of rotate(sweepConfigs, rep)) {
+        const r = await s.openLoop(ctx, {
+          name: `sweep-${c.size}-${c.delay}`,
+          loads: [plan.sweep.load],
+          referenceRate: ref,
+          warmupS: plan.sweep.warmupS,
+          measureS: plan.sweep.measureS,
+          preloadBacklog: plan.sweep.backlog,
+          overrides: { 'max-batch-size': String(c.size), 'max-batch-delay-ms': String(c.delay) },
+        });
+        const point = r.points[0]!;
+        raw.sweep.push({ rep, size: c.size, delay: c.delay, drainRate: r.drainRate!, offered: point.offered, achieved: point.achieved, latency: point.latency });
+        parts.push(`${c.size}/${c.delay}: ${fmt(r.drainRate!)}/s p99 ${point.latency.p99} ms`);
+      }
+      return parts.join(', ');
+    },
+    pin: async (rep) => {
+      if (rep >= plan.pinReps) return 'skipped';
+      const r = await s.pinning(ctx);
+      raw.pin.push({ rep, ...r });
+      return `unpinned ${fmt(r.unpinned)}/s, pinned ${fmt(r.pinned)}/s`;
+    },
+  };
+
+  for (let rep = 0; rep < plan.reps; rep++) {
+    for (const section of SECTIONS) {
+      if (!want(section)) continue;
+      const started = Date.now();
+      try {
+        const line = await run[section](rep);
+        say(`round ${rep + 1}/${plan.reps} ${section}: ${line} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        raw.errors.push({ section, rep, message: message.slice(0, 2000) });
+        say(`round ${rep + 1}/${plan.reps} ${section}: FAILED ${message.split('\n')[0]}`);
+        killAllChildren();
+        killAllTools();
+      }
+    }
+  }
+
+  let profile = null;
+  if (plan.profile && want('g')) {
+    try {
+      const dir = join(RESULTS, 'profiles', plan.mode);
+      rmSync(dir, { recursive: true, force: true });
+      const r = await s.drain(ctx, smallBacklogTopic, { name: 'g-profile', cpuProfDir: dir });
+      profile = { records: r.records, rate: r.rate, ...summarizeProfiles(dir, r.profileWindowUs!) };
+      say(`profiled a drain of ${fmt(r.records)} inputs (${fmt(r.rate)}/s under the profiler); profiles in ${dir}`);
+    } catch (err) {
+      raw.errors.push({ section: 'profile', rep: 0, message: String(err).slice(0, 2000) });
+      say(`profile: FAILED ${String(err)}`);
+    }
+  }
+
+  await admin.disconnect();
+  const loadAfter = uptime();
+  const meta: RunMeta = {
+    mode: plan.mode,
+    command: `npm run bench${plan.mode === 'quick' ? ' -- --quick' : ''}${only ? ` -- --only ${[...only].join(',')}` : ''}`,
+    startedAt: new Date(t0).toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationS: Math.round((Date.now() - t0) / 1000),
+    plan,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGB: Math.round(totalmem() / 1e9),
+      node: process.version,
+      kafka: kafkaVersion(),
+      loadBefore,
+      loadAfter,
+      load1mSamples: summarize(loadSamples),
+      otherWorkBefore: othersBefore,
+      otherWorkAfter: otherWork(new Set([process.pid])),
+    },
+    inputs: { backlog: plan.backlog, meanValueBytes: loaded.meanBytes, partitions: plan.partitions, preloadSeconds: loaded.seconds },
+    backends,
+  };
+  const written = writeReport({ dir: RESULTS, meta, raw, profile, updateReadme: readme });
+  say(`results: ${written.join(', ')}`);
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en');
+}
+
+try {
+  await main();
+  await cleanup();
+} catch (err) {
+  say(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  await cleanup();
+  process.exitCode = 1;
+}
