@@ -52,6 +52,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => {
     process.exitCode = code;
+    // Like `run`, the process ends when nothing is left open. If something is, say what (the timer itself does
+    // not keep the process alive).
+    setTimeout(() => {
+      process.stderr.write(`${JSON.stringify({ level: 50, msg: 'still running after stop', resources: process.getActiveResourcesInfo() })}\n`);
+    }, 3000).unref();
   },
   (err: unknown) => {
     process.stderr.write(`serve failed: ${String(err)}\n`);
