@@ -215,20 +215,26 @@ async function main(): Promise<void> {
     sweep: async (rep) => {
       const ref = await referenceRate();
       const parts: string[] = [];
-      for (const c of rotate(sweepConfigs, rep)) {
-        const r = await s.openLoop(ctx, {
-          name: `sweep-${c.size}-${c.delay}`,
-          loads: [plan.sweep.load],
-          referenceRate: ref,
-          warmupS: plan.sweep.warmupS,
-          measureS: plan.sweep.measureS,
-          preloadBacklog: plan.sweep.backlog,
-          overrides: { 'max-batch-size': String(c.size), 'max-batch-delay-ms': String(c.delay) },
-        });
-        const point = r.points[0]!;
-        raw.sweep.push({ rep, size: c.size, delay: c.delay, drainRate: r.drainRate!, offered: point.offered, achieved: point.achieved, latency: point.latency });
-        parts.push(`${c.size}/${c.delay}: ${fmt(r.drainRate!)}/s p99 ${point.latency.p99} ms`);
-      }
+      await s.withServeChild(ctx, `sweep-${rep}`, async (child) => {
+        for (const c of rotate(sweepConfigs, rep)) {
+          const r = await s.openLoop(
+            ctx,
+            {
+              name: `sweep-${c.size}-${c.delay}`,
+              loads: [plan.sweep.load],
+              referenceRate: ref,
+              warmupS: plan.sweep.warmupS,
+              measureS: plan.sweep.measureS,
+              preloadBacklog: plan.sweep.backlog,
+              overrides: { 'max-batch-size': String(c.size), 'max-batch-delay-ms': String(c.delay) },
+            },
+            child,
+          );
+          const point = r.points[0]!;
+          raw.sweep.push({ rep, size: c.size, delay: c.delay, drainRate: r.drainRate!, offered: point.offered, achieved: point.achieved, latency: point.latency });
+          parts.push(`${c.size}/${c.delay}: ${fmt(r.drainRate!)}/s p99 ${point.latency.p99} ms`);
+        }
+      });
       return parts.join(', ');
     },
     pin: async (rep) => {

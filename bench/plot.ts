@@ -15,7 +15,8 @@ export interface PlotPoint {
 
 export interface PlotSpec {
   title: string;
-  subtitle?: string;
+  /** One or more lines under the title. */
+  subtitle?: string[];
   xLabel: string;
   yLabel: string;
   points: PlotPoint[];
@@ -30,7 +31,7 @@ export interface PlotSpec {
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 const W = 760;
 const H = 480;
-const M = { left: 78, right: 170, top: 56, bottom: 58 };
+const M = { left: 78, right: 170, top: 70, bottom: 58 };
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -56,6 +57,7 @@ function niceTicks(lo: number, hi: number, log: boolean): number[] {
 }
 
 function fmtTick(v: number): string {
+  if (v >= 1e6) return `${Number((v / 1e6).toPrecision(3))}M`;
   if (v >= 1000) return `${Number((v / 1000).toPrecision(3))}k`;
   return String(Number(v.toPrecision(3)));
 }
@@ -85,7 +87,7 @@ export function plotSvg(spec: PlotSpec): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${M.left}" y="24" font-size="15" font-weight="bold">${esc(spec.title)}</text>`);
-  if (spec.subtitle) out.push(`<text x="${M.left}" y="42" fill="#555">${esc(spec.subtitle)}</text>`);
+  (spec.subtitle ?? []).forEach((line, i) => out.push(`<text x="${M.left}" y="${42 + i * 15}" fill="#555" font-size="11">${esc(line)}</text>`));
   for (const t of niceTicks(x0, x1, spec.logX ?? false)) {
     out.push(`<line x1="${sx(t)}" y1="${M.top}" x2="${sx(t)}" y2="${M.top + ph}" stroke="#eee"/>`);
     out.push(`<text x="${sx(t)}" y="${M.top + ph + 16}" text-anchor="middle" fill="#333">${fmtTick(t)}</text>`);
@@ -100,7 +102,7 @@ export function plotSvg(spec: PlotSpec): string {
   if (spec.hLine) {
     const y = sy(spec.hLine.y);
     out.push(`<line x1="${M.left}" y1="${y}" x2="${M.left + pw}" y2="${y}" stroke="#d62728" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${M.left + pw - 4}" y="${y - 5}" text-anchor="end" fill="#d62728">${esc(spec.hLine.label)}</text>`);
+    out.push(`<text x="${M.left + 4}" y="${y - 5}" fill="#d62728">${esc(spec.hLine.label)}</text>`);
   }
 
   const series = [...new Set(pts.map((p) => p.series))];

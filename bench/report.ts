@@ -83,6 +83,12 @@ function summaries(raw: RawResults) {
       p999: S(pts.map((p) => p.latency.p999)),
       max: S(pts.map((p) => p.latency.max)),
       generatorLateP99: S(pts.map((p) => p.generator.lateP99Ms)),
+      meanBatch: S(pts.map((p) => p.pipeline.meanBatch)),
+      sendsPerSec: S(pts.map((p) => p.pipeline.sendsPerSec)),
+      meanSendMessages: S(pts.map((p) => p.pipeline.meanSendMessages)),
+      meanSendMs: S(pts.map((p) => p.pipeline.meanSendMs)),
+      /** Share of the time a send was in flight (sends are one at a time): near 1, sends queue behind each other. */
+      sendBusy: S(pts.map((p) => (p.pipeline.sendsPerSec * p.pipeline.meanSendMs) / 1000)),
       parts: Object.fromEntries(
         (['toInputLog', 'toScored', 'toOutputLog'] as const).map((k) => [k, { p50: S(pts.map((p) => p.parts[k][0])), p99: S(pts.map((p) => p.parts[k][1])) }]),
       ) as Record<'toInputLog' | 'toScored' | 'toOutputLog', { p50: Summary | null; p99: Summary | null }>,
@@ -195,13 +201,13 @@ function modelTable(sum: ReturnType<typeof summaries>): string {
 
 function partsTable(sum: ReturnType<typeof summaries>): string {
   const lines = [
-    '| load | offered (records/s) | achieved | scheduled → input appended (generator) | input appended → scored (fetch, queue, model) | scored → output appended (send, ack) | end to end |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| load | offered (records/s) | achieved | scheduled → input appended (generator) | input appended → scored (fetch, queue, model) | scored → output appended (send queue, send, ack) | end to end | mean model batch | sends/s × ms per send = send busy |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const pair = (x: { p50: Summary | null; p99: Summary | null }) => `${fmt(x.p50?.median)} / ${fmt(x.p99?.median)}`;
   for (const o of sum.open) {
     lines.push(
-      `| ${Math.round(o.load * 100)}% | ${fmt(o.offered?.median)} | ${fmt(o.achieved?.median)} | ${pair(o.parts.toInputLog)} | ${pair(o.parts.toScored)} | ${pair(o.parts.toOutputLog)} | ${fmt(o.p50?.median)} / ${fmt(o.p99?.median)} |`,
+      `| ${Math.round(o.load * 100)}% | ${fmt(o.offered?.median)} | ${fmt(o.achieved?.median)} | ${pair(o.parts.toInputLog)} | ${pair(o.parts.toScored)} | ${pair(o.parts.toOutputLog)} | ${fmt(o.p50?.median)} / ${fmt(o.p99?.median)} | ${fmt(o.meanBatch?.median, 1)} | ${fmt(o.sendsPerSec?.median)} × ${fmt(o.meanSendMs?.median, 2)} = ${fmt(o.sendBusy?.median, 2)} |`,
     );
   }
   return lines.join('\n');
@@ -247,7 +253,10 @@ function plots(sum: ReturnType<typeof summaries>, meta: RunMeta, dir: string, pr
     }));
   const sweep = plotSvg({
     title: 'streamserve: batch size × batch delay — throughput against p99 latency',
-    subtitle: `x: drain rate of a ${meta.plan.sweep.backlog.toLocaleString('en')}-input backlog; y: p99 end-to-end at ${fmt(offered)} inputs/s (50% of default drain); label: size / delay; whiskers: min–max of ${meta.plan.reps}`,
+    subtitle: [
+      `x: drain rate of a ${meta.plan.sweep.backlog.toLocaleString('en')}-input backlog; y: p99 end-to-end latency at ${fmt(offered)} inputs/s (50% of the default drain rate)`,
+      `label: MAX_BATCH_SIZE / MAX_BATCH_DELAY_MS; dot: median, whiskers: min – max of ${meta.plan.reps} repetitions`,
+    ],
     xLabel: 'throughput, records/s (backlog drain)',
     yLabel: 'p99 latency, ms (log)',
     points: sweepPoints,
@@ -259,7 +268,7 @@ function plots(sum: ReturnType<typeof summaries>, meta: RunMeta, dir: string, pr
     .map((m) => ({ x: m.batch, y: m.rowsPerSec!.median, yRange: [m.rowsPerSec!.min, m.rowsPerSec!.max], series: `${m.backend}, ${m.mode}` }));
   const model = plotSvg({
     title: 'The model alone: rows per second by batch size',
-    subtitle: `weights/borehole; direct = on the calling thread, worker = through the model worker thread; median of ${meta.plan.reps}`,
+    subtitle: [`weights/borehole; direct = on the calling thread, worker = through the model worker thread; median of ${meta.plan.reps}, whiskers min – max`],
     xLabel: 'batch size (log)',
     yLabel: 'rows/s (log)',
     points: modelPoints,

@@ -11,7 +11,7 @@ import type { BackendName } from '../src/model/model.js';
 import { BenchChild } from './proc.js';
 import type { ClientResult } from './clients.js';
 import type { ModelPoint } from './modelBench.js';
-import type { DrainResult, MemorySample, ServeStarted } from './serve.js';
+import type { DrainResult, MemorySample, SendStats, ServeStarted } from './serve.js';
 import { consumerPerformance, producerPerformance } from './kafkaPerf.js';
 import { generate, latenciesIn, readOutputTimes, type GeneratorResult } from './openLoop.js';
 import { preload } from './inputs.js';
@@ -271,6 +271,8 @@ export interface LoadPoint {
   /** p50 / p99 of each part of the latency (see openLoop.ts). */
   parts: { toInputLog: [number, number]; toScored: [number, number]; toOutputLog: [number, number] };
   generator: Pick<GeneratorResult, 'lateP99Ms' | 'lateMaxMs'>;
+  /** What streamserve did during this load (warm-up and settling included): model calls and output sends. */
+  pipeline: { modelCalls: number; meanBatch: number; sends: number; sendsPerSec: number; meanSendMessages: number; meanSendMs: number; maxConcurrentSends: number };
 }
 
 /**
@@ -279,29 +281,53 @@ export interface LoadPoint {
  * everything; then the output topic is read back once and latencies are taken over each measured window.
  * With `preloadBacklog`, the topic first holds that many inputs, and the drain rate of that backlog is measured too.
  */
+/** A serve child for several Apps in turn (one after another, never two at once). */
+export function withServeChild<T>(ctx: Context, name: string, body: (child: BenchChild) => Promise<T>): Promise<T> {
+  return withChild(ctx, { name, role: 'serve' }, body);
+}
+
 export async function openLoop(
   ctx: Context,
   p: { name: string; loads: number[]; referenceRate: number; warmupS: number; measureS: number; overrides?: Record<string, string>; preloadBacklog?: number },
+  /** A serve child to run the App in (the sweep reuses one per round); a fresh one when absent. */
+  reuse?: BenchChild,
 ): Promise<{ points: LoadPoint[]; drainRate?: number }> {
   const input = uniqueName('bench-ol-in');
   const out = uniqueName('bench-ol-out');
   const dlq = `${out}-dlq`;
   return withTopics(ctx, { logAppendTime: [input, out, dlq] }, async () => {
     if (p.preloadBacklog) await preload(ctx.kafka, ctx.inputType, input, p.preloadBacklog, 'backlog');
-    return withChild(ctx, { name: p.name, role: 'serve' }, async (child) => {
+    const inChild = <T>(body: (child: BenchChild) => Promise<T>): Promise<T> => (reuse ? body(reuse) : withChild(ctx, { name: p.name, role: 'serve' }, body));
+    return inChild(async (child) => {
       const started = await child.call<ServeStarted>('serveStart', { flags: serveFlags(ctx, { input, output: out, dlq }, p.overrides), joinTimeoutMs: 60_000 }, 120_000);
       let drainRate: number | undefined;
       if (p.preloadBacklog) {
         const done = await child.call<DrainResult>('serveWaitCommitted', { endOffsets: await endOffsets(ctx, input), timeoutMs: 300_000 }, 310_000);
         drainRate = p.preloadBacklog / ((done.doneAt - started.joinedAt) / 1000);
       }
-      const windows: { load: number; offered: number; from: number; to: number; gen: GeneratorResult }[] = [];
+      type Counts = { modelCalls: number; rowsScored: number };
+      const windows: { load: number; offered: number; from: number; to: number; gen: GeneratorResult; pipeline: LoadPoint['pipeline'] }[] = [];
       for (const load of p.loads) {
         const offered = Math.max(1, Math.round(load * p.referenceRate));
+        const c0 = await child.call<Counts>('serveCounts', null, 10_000);
+        await child.call<SendStats>('serveSendStats', null, 10_000);
+        const t0 = Date.now();
         const gen = await generate(ctx.kafka, ctx.inputType, { topic: input, rate: offered, seconds: p.warmupS + p.measureS, prefix: `L${load}` });
         const settleMs = Math.max(60_000, (gen.sent / 1000) * 1000);
         await child.call<DrainResult>('serveWaitCommitted', { endOffsets: await endOffsets(ctx, input), timeoutMs: settleMs }, settleMs + 10_000);
-        windows.push({ load, offered, from: gen.t0 + p.warmupS * 1000, to: gen.t0 + (p.warmupS + p.measureS) * 1000, gen });
+        const c1 = await child.call<Counts>('serveCounts', null, 10_000);
+        const sends = await child.call<SendStats>('serveSendStats', null, 10_000);
+        const calls = c1.modelCalls - c0.modelCalls;
+        const pipeline = {
+          modelCalls: calls,
+          meanBatch: (c1.rowsScored - c0.rowsScored) / Math.max(1, calls),
+          sends: sends.sends,
+          sendsPerSec: sends.sends / ((Date.now() - t0) / 1000),
+          meanSendMessages: sends.messages / Math.max(1, sends.sends),
+          meanSendMs: sends.sendMs / Math.max(1, sends.sends),
+          maxConcurrentSends: sends.maxConcurrent,
+        };
+        windows.push({ load, offered, from: gen.t0 + p.warmupS * 1000, to: gen.t0 + (p.warmupS + p.measureS) * 1000, gen, pipeline });
       }
       await child.call('serveStop', null, 60_000);
       const expected = windows.reduce((a, w) => a + w.gen.sent, 0) + (p.preloadBacklog ?? 0);
@@ -320,6 +346,7 @@ export async function openLoop(
           latency: latencySummary(lat.e2e),
           parts: { toInputLog: p50p99(lat.toInputLog), toScored: p50p99(lat.toScored), toOutputLog: p50p99(lat.toOutputLog) },
           generator: { lateP99Ms: w.gen.lateP99Ms, lateMaxMs: w.gen.lateMaxMs },
+          pipeline: w.pipeline,
         };
       });
       return drainRate === undefined ? { points } : { points, drainRate };

@@ -5,12 +5,47 @@
  * App over IPC lets the orchestrator start the clock when the group is joined (after model load and warm-up) and stop
  * it when the last input offset is committed, without polling HTTP from outside.
  */
+import kafkajs from 'kafkajs';
 import { App } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
 import { memoryMB, cpuSeconds, sleep } from './util.js';
 
 let app: App | null = null;
+
+/**
+ * Diagnostics only, not a change of behaviour: every kafkajs producer this process creates (the App's sink) is
+ * wrapped so that its sendBatch calls are counted and timed. With them, the latency between scoring and the output
+ * append can be split into waiting for earlier sends and the send itself.
+ */
+export interface SendStats {
+  sends: number;
+  messages: number;
+  /** Sum of sendBatch durations (request and acknowledgement), ms. */
+  sendMs: number;
+  /** Most sendBatch calls in flight at once. */
+  maxConcurrent: number;
+}
+const sendStats: SendStats = { sends: 0, messages: 0, sendMs: 0, maxConcurrent: 0 };
+let concurrent = 0;
+const originalProducer = kafkajs.Kafka.prototype.producer;
+kafkajs.Kafka.prototype.producer = function (this: kafkajs.Kafka, ...args: Parameters<kafkajs.Kafka['producer']>) {
+  const producer = originalProducer.apply(this, args);
+  const sendBatch = producer.sendBatch;
+  producer.sendBatch = async (batch) => {
+    const t0 = performance.now();
+    sendStats.sends++;
+    for (const t of batch.topicMessages ?? []) sendStats.messages += t.messages.length;
+    sendStats.maxConcurrent = Math.max(sendStats.maxConcurrent, ++concurrent);
+    try {
+      return await sendBatch(batch);
+    } finally {
+      concurrent--;
+      sendStats.sendMs += performance.now() - t0;
+    }
+  };
+  return producer;
+};
 
 /** MB: resident (now and peak) and the main thread's V8 heap and off-heap buffers (the model worker's isolate is not in heap*). */
 export interface MemorySample {
@@ -150,4 +185,11 @@ export const serveHandlers = {
   serveRate,
   serveStop,
   serveMemory: () => Promise.resolve(memorySample()),
+  serveCounts: () => Promise.resolve(app ? app.status().counts : null),
+  /** Send counters since the last call (and reset). */
+  serveSendStats: () => {
+    const snapshot = { ...sendStats };
+    Object.assign(sendStats, { sends: 0, messages: 0, sendMs: 0, maxConcurrent: 0 });
+    return Promise.resolve(snapshot);
+  },
 };
