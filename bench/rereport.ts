@@ -1,0 +1,14 @@
+/**
+ * `npx tsx bench/rereport.ts bench/results/bench.json [--readme]`: writes the markdown, plots (and README section)
+ * again from a results file, without measuring anything — for changes to the report itself.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { writeReport, type RawResults, type RunMeta } from './report.js';
+import type { ThreadProfile } from './profile.js';
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: tsx bench/rereport.ts <results.json> [--readme]');
+const json = JSON.parse(readFileSync(file, 'utf8')) as { meta: RunMeta; raw: RawResults; profile: { records: number; rate: number; threads: ThreadProfile[] } | null };
+const written = writeReport({ dir: dirname(resolve(file)), meta: json.meta, raw: json.raw, profile: json.profile, updateReadme: process.argv.includes('--readme') });
+process.stdout.write(`${written.join('\n')}\n`);
