@@ -141,7 +141,7 @@ export class Fleet {
     return this.#add('run', startCli(['run', ...args], env), env);
   }
 
-  /** The slowed-model script (serve.ts): env FAULT_MODEL_DELAY_MS / FAULT_MODEL_BLOCK_MS select the slowness. */
+  /** The slowed-model script (serve.ts): env FAULT_MODEL_DELAY_MS selects the slowness. */
   serve(env: Record<string, string>, args: string[] = []): Instance {
     return this.#add('serve', startNode([SERVE, ...args], env), env);
   }

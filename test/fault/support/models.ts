@@ -32,21 +32,10 @@ function around(model: Model, predict: Model['predict']): Model {
   };
 }
 
-/** Waits `ms` (without blocking the event loop) before each model call. */
+/** Waits `ms` before each model call without blocking any thread, like a model behind a slow remote call. */
 export function delayed(model: Model, ms: number): Model {
   return around(model, async (rows, count) => {
     await new Promise((resolve) => setTimeout(resolve, ms));
-    return model.predict(rows, count);
-  });
-}
-
-/** Blocks the event loop for `ms` in each model call, like a heavy synchronous model on the main thread. */
-export function blocking(model: Model, ms: number): Model {
-  return around(model, (rows, count) => {
-    const until = performance.now() + ms;
-    while (performance.now() < until) {
-      // busy: a synchronous kernel does not yield either
-    }
     return model.predict(rows, count);
   });
 }
@@ -62,14 +51,8 @@ export function failingOn(model: Model, marked: (row: Float32Array) => boolean):
   });
 }
 
-/** The wrapper the child script (serve.ts) applies, from its environment: FAULT_MODEL_DELAY_MS, FAULT_MODEL_BLOCK_MS. */
+/** The wrapper the child script (serve.ts) applies, from its environment: FAULT_MODEL_DELAY_MS (default none). */
 export function wrapperFromEnv(env: NodeJS.ProcessEnv): (model: Model) => Model {
   const delayMs = Number(env.FAULT_MODEL_DELAY_MS ?? 0);
-  const blockMs = Number(env.FAULT_MODEL_BLOCK_MS ?? 0);
-  return (model) => {
-    let m = model;
-    if (delayMs > 0) m = delayed(m, delayMs);
-    if (blockMs > 0) m = blocking(m, blockMs);
-    return m;
-  };
+  return (model) => (delayMs > 0 ? delayed(model, delayMs) : model);
 }

@@ -1,8 +1,7 @@
 /**
  * `streamserve run` with a slowed model, as a child process of a fault scenario (so its memory and its event loop
  * are its own): the same settings (environment and flags), the same App and model thread, the real model wrapped per
- * FAULT_MODEL_DELAY_MS / FAULT_MODEL_BLOCK_MS (test/fault/support/models.ts) where the pipeline calls it (the main
- * thread). SIGTERM/SIGINT stop it gracefully.
+ * FAULT_MODEL_DELAY_MS (test/fault/support/models.ts) where the pipeline calls it. SIGTERM/SIGINT stop it gracefully.
  *
  *   node --import tsx test/fault/support/serve.ts [setting flags...]
  */
