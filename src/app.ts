@@ -6,7 +6,7 @@ import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
 import { avroPredictionEncoder } from './codec/predictionEncoder.js';
 import type { Model } from './model/model.js';
 import type { Signature } from './model/signature.js';
-import { loadModel, type LoadModelOptions } from './model/tfjsModel.js';
+import type { LoadModelOptions } from './model/tfjsModel.js';
 import { loadWorkerModel } from './model/workerModel.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { fanOut } from './pipeline/observer.js';
@@ -102,7 +102,10 @@ export class App implements AdminSource {
     this.#replay = options.replay;
     this.#loadModel =
       options.loadModel ??
-      (this.#config.inferenceThread === 'worker' ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel }) : loadModel);
+      (this.#config.inferenceThread === 'worker'
+        ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel })
+        : // Imported only here: TensorFlow.js costs ~100 MB of heap, which the worker thread pays instead.
+          async (o) => (await import('./model/tfjsModel.js')).loadModel(o));
     this.#metrics = new Metrics(() => this.#source?.status() ?? []);
   }
 
