@@ -225,12 +225,18 @@ function sweepTable(sum: ReturnType<typeof summaries>): string {
 
 function profileText(profile: { records: number; rate: number; threads: ThreadProfile[] } | null): string {
   if (!profile) return '_not profiled_';
-  const out: string[] = [`Drain of ${profile.records.toLocaleString('en')} inputs under \`--cpu-prof\` (${fmt(profile.rate)}/s with the profiler on); samples between the join and the last commit only.`, ''];
+  const out: string[] = [
+    `Drain of ${profile.records.toLocaleString('en')} inputs under \`--cpu-prof\` (${fmt(profile.rate)}/s with the profiler on); samples between the join and the last commit only. Profiles: \`bench/results/profiles/\` (not committed; open in Chrome DevTools or speedscope).`,
+    '',
+  ];
+  const list = (xs: { name: string; share: number }[]) => xs.filter((c) => c.share >= 0.01).map((c) => `${c.name} ${Math.round(c.share * 100)}%`).join(', ');
   const idle = profile.threads.filter((t) => t.busy < 0.05);
   for (const t of profile.threads.filter((x) => x.busy >= 0.05)) {
-    const name = t.thread === 'main' ? 'main thread' : t.byComponent.some((c) => c.component === 'tfjs') ? `model worker (${t.thread})` : t.thread;
-    out.push(`**${name}** — ${Math.round(t.busy * 100)}% busy over ${fmt(t.windowMs / 1000, 1)} s. Self time by component: ${t.byComponent.filter((c) => c.share >= 0.01).map((c) => `${c.component} ${Math.round(c.share * 100)}%`).join(', ')}.`);
-    out.push('');
+    const name = t.thread === 'main' ? 'Main thread' : t.byComponent.some((c) => c.name.startsWith('tfjs')) ? `Model worker (${t.thread})` : t.thread;
+    out.push(`**${name}: ${Math.round(t.busy * 100)}% busy** over ${fmt(t.windowMs / 1000, 1)} s.`, '');
+    out.push(`- by path (whole stack): ${list(t.byPath)}`);
+    out.push(`- by component, Node built-ins charged to their caller: ${list(t.byCaller)}`);
+    out.push(`- by component, self time: ${list(t.byComponent)}`, '');
     out.push('| self time | function | component |', '|---:|---|---|');
     for (const f of t.topFunctions.slice(0, 10)) out.push(`| ${(f.share * 100).toFixed(1)}% | \`${f.fn.replace(/\|/g, '\\|')}\` | ${f.component} |`);
     out.push('');
@@ -300,12 +306,15 @@ export function writeReport(p: {
   writeFileSync(jsonFile, `${JSON.stringify({ meta, targets: t, summary: sum, profile, raw }, null, 2)}\n`);
 
   const load = meta.machine.load1mSamples;
-  const shared = meta.machine.otherWorkBefore.length + meta.machine.otherWorkAfter.length > 0 || (load?.median ?? 0) > meta.machine.cpus;
+  const notOurs = (x: string) => !/npm run bench|bench\/main\.ts/.test(x);
+  const before = meta.machine.otherWorkBefore.filter(notOurs);
+  const after = meta.machine.otherWorkAfter.filter(notOurs);
+  const shared = before.length + after.length > 0 || (load?.median ?? 0) > meta.machine.cpus;
   const machine = [
     `${meta.machine.cpus} × ${meta.machine.cpuModel}, ${meta.machine.memoryGB} GB; Node.js ${meta.machine.node}; Apache Kafka ${meta.machine.kafka} (single node, KRaft, own broker on a free port); ${meta.inputs.partitions} partitions.`,
     `Load before: \`${meta.machine.loadBefore}\`; after: \`${meta.machine.loadAfter}\`; 1-minute load during the run: median ${fmt(load?.median, 2)}, max ${fmt(load?.max, 2)}.`,
     shared
-      ? `**The machine was shared with other work during this run** (other engineers' tests), so absolute figures are noisy and lower than on an idle machine; the ratios in the targets come from interleaved repetitions and are the more robust figures. Busiest other processes at the start: ${meta.machine.otherWorkBefore.map((x) => `\`${x}\``).join('; ') || 'none'}; at the end: ${meta.machine.otherWorkAfter.map((x) => `\`${x}\``).join('; ') || 'none'}.`
+      ? `**The machine was shared with other work during this run** (other engineers' tests), so absolute figures are noisy and lower than on an idle machine; the ratios in the targets come from interleaved repetitions and are the more robust figures. Busiest other processes at the start: ${before.map((x) => `\`${x}\``).join('; ') || 'none'}; at the end: ${after.map((x) => `\`${x}\``).join('; ') || 'none'}.`
       : 'No other significant work was seen on the machine before or after the run.',
   ].join('\n');
 
@@ -362,7 +371,13 @@ export function writeReport(p: {
   writeFileSync(mdFile, md);
 
   const written = [jsonFile, mdFile, files.sweep, files.model];
-  if (p.updateReadme) written.push(updateReadme(dir, meta, sum, t, files, machine));
+  const machineShort = [
+    `${meta.machine.cpus} × ${meta.machine.cpuModel}, Node.js ${meta.machine.node}, Apache Kafka ${meta.machine.kafka} (single node), ${meta.inputs.partitions} partitions; median of ${meta.plan.reps} interleaved repetitions, min – max, spread = (max − min) / median.`,
+    shared
+      ? `**Shared machine:** other engineers' tests ran during this run (1-minute load median ${fmt(load?.median, 1)}, max ${fmt(load?.max, 1)} on ${meta.machine.cpus} cores; before \`${meta.machine.loadBefore.replace(/.*load average: /, '')}\`, after \`${meta.machine.loadAfter.replace(/.*load average: /, '')}\`), so absolute figures are noisy and low; the interleaved ratios are the robust ones.`
+      : `Load average before \`${meta.machine.loadBefore.replace(/.*load average: /, '')}\`, after \`${meta.machine.loadAfter.replace(/.*load average: /, '')}\`.`,
+  ].join(' ');
+  if (p.updateReadme) written.push(updateReadme(dir, meta, sum, t, files, machineShort));
   return written;
 }
 

@@ -73,7 +73,7 @@ export async function endOffsets(ctx: Context, topic: string): Promise<Record<st
 
 async function withChild<T>(
   ctx: Context,
-  options: { name: string; role: 'clients' | 'model' | 'serve'; cpus?: string | undefined; cpuProfDir?: string | undefined },
+  options: { name: string; role: 'clients' | 'model' | 'serve'; cpus?: string | undefined; cpuProfDir?: string | undefined; nodeFlags?: string[] | undefined },
   body: (child: BenchChild) => Promise<T>,
 ): Promise<T> {
   const child = new BenchChild({ ...options, logFile: join(ctx.logDir, `${options.name}.log`) });
@@ -203,14 +203,14 @@ export interface DrainRun {
 export function drain(
   ctx: Context,
   topic: string,
-  options: { name: string; cpus?: string | undefined; cpuProfDir?: string | undefined; overrides?: Record<string, string> } = { name: 'g-drain' },
+  options: { name: string; cpus?: string | undefined; cpuProfDir?: string | undefined; nodeFlags?: string[] | undefined; overrides?: Record<string, string> } = { name: 'g-drain' },
 ): Promise<DrainRun> {
   const out = uniqueName('bench-g-out');
   const dlq = `${out}-dlq`;
   return withTopics(ctx, { logAppendTime: [out, dlq] }, async () => {
     const ends = await endOffsets(ctx, topic);
     const records = Object.values(ends).reduce((a, b) => a + Number(b), 0);
-    return withChild(ctx, { name: options.name, role: 'serve', cpus: options.cpus, cpuProfDir: options.cpuProfDir }, async (child) => {
+    return withChild(ctx, { name: options.name, role: 'serve', cpus: options.cpus, cpuProfDir: options.cpuProfDir, nodeFlags: options.nodeFlags }, async (child) => {
       const flags = serveFlags(ctx, { input: topic, output: out, dlq }, options.overrides);
       const started = await child.call<ServeStarted>('serveStart', { flags, joinTimeoutMs: 60_000 }, 120_000);
       const timeoutMs = Math.max(60_000, (records / 2_000) * 1000);

@@ -1,0 +1,76 @@
+/**
+ * `npx tsx bench/whatif.ts [--records N] [--reps N] [--variant 'name=node flags'…]`: streamserve drains of one
+ * backlog under variants (node flags for the streamserve process), alternating, on a broker of its own — to try a
+ * suggested fix for peak RSS or throughput before changing anything. Prints rate, RSS at rest, peak RSS and the
+ * largest main-thread heap for each drain. Default variants: the defaults, and V8's heap capped.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { loadAvroSchema } from '../src/codec/schema.js';
+import { startBenchBroker, type BenchBroker } from './broker.js';
+import { benchKafka } from './clients.js';
+import { preload } from './inputs.js';
+import { PLANS } from './plan.js';
+import { killAllChildren } from './proc.js';
+import { drain, type Context } from './sections.js';
+import { summarize } from './stats.js';
+import { uniqueName } from './util.js';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+const { values } = parseArgs({
+  options: { records: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, variant: { type: 'string', multiple: true } },
+  strict: true,
+});
+const variants = (values.variant?.length ? values.variant : ['default=', 'heap capped=--max-old-space-size=128 --max-semi-space-size=4']).map((v) => {
+  const at = v.indexOf('=');
+  const flags = v.slice(at + 1).trim();
+  return { name: v.slice(0, at), flags: flags === '' ? [] : flags.split(/\s+/) };
+});
+const records = Number(values.records);
+const reps = Number(values.reps);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+let broker: BenchBroker | null = null;
+process.once('SIGINT', () => {
+  killAllChildren();
+  void broker?.cleanup().finally(() => process.exit(130));
+});
+
+try {
+  broker = await startBenchBroker(() => {});
+  const kafka = benchKafka(broker.brokers, 'bench-whatif');
+  const admin = kafka.admin();
+  await admin.connect();
+  const [inputType, outputType] = await Promise.all([loadAvroSchema('schemas/borehole-input.avsc'), loadAvroSchema('schemas/borehole-prediction.avsc')]);
+  const topic = uniqueName('bench-whatif');
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6, replicationFactor: 1 }] });
+  const loaded = await preload(kafka, inputType, topic, records, 'w');
+  const logDir = join(fileURLToPath(new URL('.', import.meta.url)), 'results', 'logs', 'whatif');
+  mkdirSync(logDir, { recursive: true });
+  const ctx: Context = {
+    brokers: broker.brokers, kafka, admin, inputType, outputType, plan: PLANS.quick, backlogTopic: topic, smallBacklogTopic: topic,
+    partitions: 6, meanInputBytes: loaded.meanBytes, logDir, allCpus: `0-${cpus().length - 1}`, brokerPid: () => broker?.pid() ?? null, log: say,
+  };
+  const results = new Map<string, { rate: number; rest: number; peak: number; heap: number }[]>();
+  for (let rep = 0; rep < reps; rep++) {
+    for (const v of variants) {
+      const r = await drain(ctx, topic, { name: `whatif-${v.name.replace(/\W+/g, '-')}`, nodeFlags: v.flags });
+      const row = { rate: r.rate, rest: r.atRest.rss ?? Number.NaN, peak: r.peakRssMB ?? Number.NaN, heap: r.maxHeapTotalMB };
+      (results.get(v.name) ?? results.set(v.name, []).get(v.name)!).push(row);
+      say(`${v.name} [${v.flags.join(' ')}]: ${Math.round(row.rate)}/s, RSS at rest ${row.rest} MB, peak ${row.peak} MB, largest heap ${row.heap} MB`);
+    }
+  }
+  say(`\nmedians over ${reps} drains of ${records.toLocaleString('en')} inputs:`);
+  for (const v of variants) {
+    const rows = results.get(v.name) ?? [];
+    const m = (k: 'rate' | 'rest' | 'peak' | 'heap') => Math.round(summarize(rows.map((r) => r[k]))?.median ?? Number.NaN);
+    say(`  ${v.name.padEnd(14)} ${String(m('rate')).padStart(7)}/s   at rest ${m('rest')} MB   peak ${m('peak')} MB   heap ${m('heap')} MB   [${v.flags.join(' ')}]`);
+  }
+  await admin.disconnect();
+} finally {
+  killAllChildren();
+  await broker?.cleanup();
+}
