@@ -36,3 +36,21 @@ export async function attempt(fn: () => Promise<unknown>): Promise<Error | undef
     return err instanceof Error ? err : new Error(String(err));
   }
 }
+
+/**
+ * For `poll`'s abort: a reason once `progress()` has not grown for `stallMs` (a stream that stopped moving fails
+ * at once instead of waiting out the whole timeout). `progress` is called by the poll's own condition.
+ */
+export function stallWatch(stallMs: number): { seen: (progress: number) => void; stalled: () => string | undefined } {
+  let best = -1;
+  let since = Date.now();
+  return {
+    seen: (progress) => {
+      if (progress > best) {
+        best = progress;
+        since = Date.now();
+      }
+    },
+    stalled: () => (Date.now() - since > stallMs ? `no progress for ${Math.round((Date.now() - since) / 1000)} s (stuck at ${best})` : undefined),
+  };
+}
