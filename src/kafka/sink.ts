@@ -1,4 +1,5 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { produceRequests } from './requests.js';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../pipeline/record.js';
 import type { Sink } from '../pipeline/sink.js';
@@ -37,17 +38,11 @@ export class KafkaSink implements Sink {
   }
 
   async send(messages: OutboundMessage[]): Promise<void> {
-    const byTopic = new Map<string, Message[]>();
-    for (const m of messages) {
-      let list = byTopic.get(m.topic);
-      if (!list) byTopic.set(m.topic, (list = []));
-      const message: Message = { key: m.key, value: m.value, headers: m.headers };
-      if (m.timestamp !== undefined) message.timestamp = m.timestamp;
-      list.push(message);
-    }
-    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
     try {
-      await this.#producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+      // In order, one request after another: a partition's messages keep their order across requests.
+      for (const topicMessages of produceRequests(messages)) {
+        await this.#producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+      }
     } catch (cause) {
       throw new StreamserveError(ErrorCodes.PRODUCE_FAILED, `writing ${messages.length} outcomes failed: ${messageOf(cause)}`, {
         retryable: true,

@@ -1,6 +1,6 @@
-import { Partitioners, type Kafka, type Message, type PartitionOffset, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type PartitionOffset, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { OutboundMessage } from '../pipeline/record.js';
+import { produceRequests } from './requests.js';
 import { tpKey } from '../pipeline/record.js';
 import type { PartitionCommit, TransactionalSink } from '../pipeline/sink.js';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
@@ -49,15 +49,7 @@ export class KafkaTransactionalSink implements TransactionalSink {
     let tx: Awaited<ReturnType<Producer['transaction']>> | undefined;
     try {
       tx = await producer.transaction();
-      const byTopic = new Map<string, Message[]>();
-      for (const m of commit.messages) {
-        let list = byTopic.get(m.topic);
-        if (!list) byTopic.set(m.topic, (list = []));
-        list.push(toMessage(m));
-      }
-      if (byTopic.size > 0) {
-        await tx.sendBatch({ topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })) });
-      }
+      for (const topicMessages of produceRequests(commit.messages)) await tx.sendBatch({ topicMessages });
       // kafkajs passes `metadata` through to TxnOffsetCommit, though its types leave it out.
       const offset: PartitionOffset & { metadata?: string | null } = { partition, offset: commit.nextOffset };
       if (this.#o.offsetMetadata) offset.metadata = this.#o.offsetMetadata(topic, partition);
@@ -130,10 +122,4 @@ export class KafkaTransactionalSink implements TransactionalSink {
     );
     return this.#closing;
   }
-}
-
-function toMessage(m: OutboundMessage): Message {
-  const message: Message = { key: m.key, value: m.value, headers: m.headers };
-  if (m.timestamp !== undefined) message.timestamp = m.timestamp;
-  return message;
 }
