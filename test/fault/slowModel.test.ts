@@ -3,7 +3,8 @@
  * the instance kicked out of its group. Three slow models, each in a child process:
  *   - a model that waits 2.5 s per call (a remote model server), heartbeat 1 s, session 10 s;
  *   - a heavy model, up to ~2 s of synchronous compute per call, in the model thread (the default), session 6 s;
- *   - the same heavy model on the main thread (INFERENCE_THREAD=main), session 6 s.
+ *   - the same heavy model on the main thread (INFERENCE_THREAD=main), heartbeat 0.5 s, session 6 s (there fetches
+ *     wait for the model, so batches fill less and calls are shorter: the heartbeat is shorter to match).
  * Each must join its group once, never rebalance, and score everything.
  */
 import { after, before, test, type TestContext } from 'node:test';
@@ -26,6 +27,8 @@ const PARTITIONS = 3;
 const HEAVY_CALL_MS = 2000;
 /** Calls longer than the heartbeat interval a run must make to mean anything. */
 const MIN_SLOW_CALLS = 3;
+/** Heartbeat intervals used, as they appear in the inference-time histogram's `le` labels. */
+type Heartbeat = '500' | '1000';
 
 let heavy: HeavyModel;
 let heavyDir: string;
@@ -38,7 +41,7 @@ after(() => rmSync(heavyDir, { recursive: true, force: true }));
 interface Variant {
   name: string;
   /** Inputs, settings and how to start the instance. */
-  setup: () => { count: number; env: Record<string, string>; serve: boolean };
+  setup: () => { count: number; env: Record<string, string> & { HEARTBEAT_INTERVAL_MS: Heartbeat }; serve: boolean };
 }
 
 const VARIANTS: Variant[] = [
@@ -67,7 +70,7 @@ const VARIANTS: Variant[] = [
         MAX_BATCH_SIZE: String(heavy.batchSize),
         INFERENCE_THREAD: 'main',
         SESSION_TIMEOUT_MS: '6000',
-        HEARTBEAT_INTERVAL_MS: '1000',
+        HEARTBEAT_INTERVAL_MS: '500',
       },
       serve: false,
     }),
@@ -120,8 +123,9 @@ async function slowModelScenario(t: TestContext, mode: Guarantee, variant: Varia
     const metrics = await getText(i.port, '/metrics');
     calls = metricValue(metrics, 'streamserve_inference_seconds_count') ?? 0;
     meanCallMs = Math.round((1000 * (metricValue(metrics, 'streamserve_inference_seconds_sum') ?? 0)) / Math.max(1, calls));
-    // Calls longer than the heartbeat interval (1 s): the histogram's count minus its le="1" bucket.
-    slowCalls = calls - (metricValue(metrics, 'streamserve_inference_seconds_bucket', 'le="1"') ?? calls);
+    // Calls longer than the heartbeat interval: the histogram's count minus its bucket at that bound.
+    const le = `le="${Number(env.HEARTBEAT_INTERVAL_MS) / 1000}"`;
+    slowCalls = calls - (metricValue(metrics, 'streamserve_inference_seconds_bucket', le) ?? calls);
     assert.equal(await i.kill('SIGTERM'), 0, `graceful stop; stderr:\n${i.stderrTail()}`);
   });
   await fleet.killAll();
@@ -138,7 +142,7 @@ async function slowModelScenario(t: TestContext, mode: Guarantee, variant: Varia
     started,
     failure,
     fleet,
-    extra: { joins, rebalances, crashes, modelCalls: calls, slowCalls, meanCallMs, batchSize: env.MAX_BATCH_SIZE ?? 256 },
+    extra: { joins, rebalances, crashes, modelCalls: calls, slowCalls, meanCallMs, heartbeatMs: env.HEARTBEAT_INTERVAL_MS, batchSize: env.MAX_BATCH_SIZE ?? 256 },
   });
   assert.ok(slowCalls >= MIN_SLOW_CALLS, `${slowCalls} model calls took longer than the heartbeat interval; the scenario needs ${MIN_SLOW_CALLS}`);
   assert.equal(joins, 1, 'joined the group once: no rebalance loop');

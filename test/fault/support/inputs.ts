@@ -5,11 +5,12 @@
 import { loadAvroSchema, type AvroType } from '../../../src/codec/schema.js';
 import { demoInputs } from '../../../src/demo/demoInputs.js';
 import { InputProducer, type InputMessage } from '../../../src/kafka/inputProducer.js';
-import { createKafka } from '../../support/kafka.js';
+import { createKafka, withTimeout } from '../../support/kafka.js';
 import { PREDICTION, type Expected } from './tally.js';
 
 export const INPUT_SCHEMA = 'schemas/borehole-input.avsc';
 export const OUTPUT_SCHEMA = 'schemas/borehole-prediction.avsc';
+const CLOSE_TIMEOUT_MS = 10_000;
 
 let inputType: Promise<AvroType> | undefined;
 export function boreholeInputType(): Promise<AvroType> {
@@ -23,7 +24,7 @@ export async function publish(brokers: string[], topic: string, messages: readon
   try {
     await producer.send(messages);
   } finally {
-    await producer.close();
+    await withTimeout(producer.close(), CLOSE_TIMEOUT_MS, 'input producer close');
   }
 }
 
@@ -60,7 +61,7 @@ export async function publishDemoInputs(brokers: string[], topic: string, option
       await producer.send(inputs.messages);
     }
   } finally {
-    await producer.close();
+    await withTimeout(producer.close(), CLOSE_TIMEOUT_MS, 'input producer close');
   }
   return expected;
 }
