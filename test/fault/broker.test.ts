@@ -1,6 +1,6 @@
 /**
- * Invariants 1 and 6's neighbour, output failures (issue 3, item 5): the broker is stopped (SIGTERM, controlled) and
- * later killed (SIGKILL), each time mid-stream and restarted on its data. streamserve, a child process, must ride
+ * Invariant 1 under output failures (issue 3, item 5): the broker is stopped (SIGTERM, controlled) and later killed
+ * (SIGKILL), each time mid-stream, and restarted on its data. streamserve, a child process, must ride
  * both outages out by itself: /readyz answers 503 while the broker is away and 200 again after, and nothing is
  * lost. The broker is this scenario's own; the run's shared broker is never touched.
  */
