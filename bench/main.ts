@@ -21,7 +21,7 @@ import { killAllTools } from './kafkaPerf.js';
 import { PLANS, type Plan } from './plan.js';
 import { killAllChildren } from './proc.js';
 import { summarizeProfiles } from './profile.js';
-import { writeReport, type RawResults, type RunMeta } from './report.js';
+import { writeReport, type ProfileSummary, type RawResults, type RunMeta } from './report.js';
 import * as s from './sections.js';
 import { summarize } from './stats.js';
 import { uniqueName } from './util.js';
@@ -277,17 +277,30 @@ async function main(): Promise<void> {
     }
   }
 
-  let profile = null;
+  let profile: ProfileSummary | null = null;
   if (plan.profile && want('g')) {
+    profile = { drain: null, openLoop: null };
     try {
-      const dir = join(RESULTS, 'profiles', plan.mode);
+      const dir = join(RESULTS, 'profiles', plan.mode, 'drain');
       rmSync(dir, { recursive: true, force: true });
       const r = await s.drain(ctx, smallBacklogTopic, { name: 'g-profile', cpuProfDir: dir });
-      profile = { records: r.records, rate: r.rate, ...summarizeProfiles(dir, r.profileWindowUs!) };
+      profile.drain = { records: r.records, rate: r.rate, ...summarizeProfiles(dir, r.profileWindowUs!) };
       say(`profiled a drain of ${fmt(r.records)} inputs (${fmt(r.rate)}/s under the profiler); profiles in ${dir}`);
     } catch (err) {
       raw.errors.push({ section: 'profile', rep: 0, message: String(err).slice(0, 2000) });
       say(`profile: FAILED ${String(err)}`);
+    }
+    try {
+      const dir = join(RESULTS, 'profiles', plan.mode, 'open-loop');
+      rmSync(dir, { recursive: true, force: true });
+      const ref = await referenceRate();
+      const r = await s.openLoop(ctx, { name: 'g-profile-open', loads: [0.5], referenceRate: ref, warmupS: plan.open.warmupS, measureS: plan.open.measureS, cpuProfDir: dir });
+      const point = r.points[0]!;
+      profile.openLoop = { load: 0.5, offered: point.offered, latency: point.latency, pipeline: point.pipeline, ...summarizeProfiles(dir, point.windowHrUs) };
+      say(`profiled open loop at 50% (${fmt(point.offered)}/s): p99 ${point.latency.p99} ms under the profiler; profiles in ${dir}`);
+    } catch (err) {
+      raw.errors.push({ section: 'profile', rep: 0, message: String(err).slice(0, 2000) });
+      say(`profile (open loop): FAILED ${String(err)}`);
     }
   }
 

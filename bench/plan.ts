@@ -38,7 +38,7 @@ export const PLANS: Record<Plan['mode'], Plan> = {
     e: { seconds: 8 },
     f: { sizes: [1, 8, 32, 128, 512], minMs: 400 },
     open: { loads: [0.25, 0.5, 0.8], warmupS: 3, measureS: 10 },
-    sweep: { sizes: [32, 256, 1024], delays: [0, 5, 25], load: 0.5, backlog: 30_000, warmupS: 1, measureS: 3 },
+    sweep: { sizes: [32, 256, 1024], delays: [0, 5, 25], load: 0.5, backlog: 30_000, warmupS: 2, measureS: 3 },
     pinReps: 3,
     profile: true,
   },

@@ -50,6 +50,19 @@ export interface RunMeta {
   backends: string[];
 }
 
+type ThreadsProfile = { threads: ThreadProfile[] };
+export interface ProfileSummary {
+  drain: ({ records: number; rate: number } & ThreadsProfile) | null;
+  openLoop: ({ load: number; offered: number; latency: LatencySummary; pipeline: LoadPoint['pipeline'] } & ThreadsProfile) | null;
+}
+
+/** Results written before the open-loop profile existed hold one drain profile. */
+export function normalizeProfile(p: unknown): ProfileSummary | null {
+  if (p === null || typeof p !== 'object') return null;
+  if ('threads' in p) return { drain: p as ProfileSummary['drain'], openLoop: null };
+  return p as ProfileSummary;
+}
+
 export interface Target {
   what: string;
   measured: number | null;
@@ -89,6 +102,7 @@ function summaries(raw: RawResults) {
       meanSendMs: S(pts.map((p) => p.pipeline.meanSendMs)),
       /** Share of the time a send was in flight (sends are one at a time): near 1, sends queue behind each other. */
       sendBusy: S(pts.map((p) => (p.pipeline.sendsPerSec * p.pipeline.meanSendMs) / 1000)),
+      cpuUsPerRecord: S(pts.map((p) => p.pipeline.cpuUsPerRecord ?? Number.NaN)),
       parts: Object.fromEntries(
         (['toInputLog', 'toScored', 'toOutputLog'] as const).map((k) => [k, { p50: S(pts.map((p) => p.parts[k][0])), p99: S(pts.map((p) => p.parts[k][1])) }]),
       ) as Record<'toInputLog' | 'toScored' | 'toOutputLog', { p50: Summary | null; p99: Summary | null }>,
@@ -201,13 +215,13 @@ function modelTable(sum: ReturnType<typeof summaries>): string {
 
 function partsTable(sum: ReturnType<typeof summaries>): string {
   const lines = [
-    '| load | offered (records/s) | achieved | scheduled → input appended (generator) | input appended → scored (fetch, queue, model) | scored → output appended (send queue, send, ack) | end to end | mean model batch | sends/s × ms per send = send busy |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| load | offered (records/s) | achieved | scheduled → input appended (generator) | input appended → scored (fetch, queue, model) | scored → output appended (send queue, send, ack) | end to end | mean model batch | sends/s × ms per send = send busy | CPU µs per input |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const pair = (x: { p50: Summary | null; p99: Summary | null }) => `${fmt(x.p50?.median)} / ${fmt(x.p99?.median)}`;
   for (const o of sum.open) {
     lines.push(
-      `| ${Math.round(o.load * 100)}% | ${fmt(o.offered?.median)} | ${fmt(o.achieved?.median)} | ${pair(o.parts.toInputLog)} | ${pair(o.parts.toScored)} | ${pair(o.parts.toOutputLog)} | ${fmt(o.p50?.median)} / ${fmt(o.p99?.median)} | ${fmt(o.meanBatch?.median, 1)} | ${fmt(o.sendsPerSec?.median)} × ${fmt(o.meanSendMs?.median, 2)} = ${fmt(o.sendBusy?.median, 2)} |`,
+      `| ${Math.round(o.load * 100)}% | ${fmt(o.offered?.median)} | ${fmt(o.achieved?.median)} | ${pair(o.parts.toInputLog)} | ${pair(o.parts.toScored)} | ${pair(o.parts.toOutputLog)} | ${fmt(o.p50?.median)} / ${fmt(o.p99?.median)} | ${fmt(o.meanBatch?.median, 1)} | ${fmt(o.sendsPerSec?.median)} × ${fmt(o.meanSendMs?.median, 2)} = ${fmt(o.sendBusy?.median, 2)} | ${fmt(o.cpuUsPerRecord?.median, 1)} |`,
     );
   }
   return lines.join('\n');
@@ -223,15 +237,11 @@ function sweepTable(sum: ReturnType<typeof summaries>): string {
   return lines.join('\n');
 }
 
-function profileText(profile: { records: number; rate: number; threads: ThreadProfile[] } | null): string {
-  if (!profile) return '_not profiled_';
-  const out: string[] = [
-    `Drain of ${profile.records.toLocaleString('en')} inputs under \`--cpu-prof\` (${fmt(profile.rate)}/s with the profiler on); samples between the join and the last commit only. Profiles: \`bench/results/profiles/\` (not committed; open in Chrome DevTools or speedscope).`,
-    '',
-  ];
+function threadsText(threads: ThreadProfile[]): string[] {
+  const out: string[] = [];
   const list = (xs: { name: string; share: number }[]) => xs.filter((c) => c.share >= 0.01).map((c) => `${c.name} ${Math.round(c.share * 100)}%`).join(', ');
-  const idle = profile.threads.filter((t) => t.busy < 0.05);
-  for (const t of profile.threads.filter((x) => x.busy >= 0.05)) {
+  const idle = threads.filter((t) => t.busy < 0.05);
+  for (const t of threads.filter((x) => x.busy >= 0.05)) {
     const name = t.thread === 'main' ? 'Main thread' : t.byComponent.some((c) => c.name.startsWith('tfjs')) ? `Model worker (${t.thread})` : t.thread;
     out.push(`**${name}: ${Math.round(t.busy * 100)}% busy** over ${fmt(t.windowMs / 1000, 1)} s.`, '');
     out.push(`- by path (whole stack): ${list(t.byPath)}`);
@@ -242,6 +252,26 @@ function profileText(profile: { records: number; rate: number; threads: ThreadPr
     out.push('');
   }
   if (idle.length) out.push(`Other threads (${idle.map((t) => t.thread).join(', ')}: tsx's module loader hooks) were idle.`, '');
+  return out;
+}
+
+function profileText(profile: ProfileSummary | null): string {
+  if (!profile || (!profile.drain && !profile.openLoop)) return '_not profiled_';
+  const out: string[] = ['Profiles: `bench/results/profiles/` (not committed; open them in Chrome DevTools or speedscope). Only samples inside the measured window count.', ''];
+  if (profile.drain) {
+    out.push(`### Draining a backlog of ${profile.drain.records.toLocaleString('en')} inputs (${fmt(profile.drain.rate)}/s under the profiler; join → last commit)`, '');
+    out.push(...threadsText(profile.drain.threads));
+  }
+  if (profile.openLoop) {
+    const o = profile.openLoop;
+    out.push(
+      `### Open loop at ${Math.round(o.load * 100)}% (${fmt(o.offered)} inputs/s; measured window only)`,
+      '',
+      `Under the profiler: p50 ${fmt(o.latency.p50)} / p99 ${fmt(o.latency.p99)} ms; mean model batch ${fmt(o.pipeline.meanBatch, 1)}; ${fmt(o.pipeline.sendsPerSec)} sends/s of ${fmt(o.pipeline.meanSendMessages, 1)} messages, ${fmt(o.pipeline.meanSendMs, 2)} ms each; ${fmt(o.pipeline.cpuUsPerRecord, 1)} µs CPU per input.`,
+      '',
+    );
+    out.push(...threadsText(o.threads));
+  }
   return out.join('\n');
 }
 
@@ -293,7 +323,7 @@ export function writeReport(p: {
   dir: string;
   meta: RunMeta;
   raw: RawResults;
-  profile: { records: number; rate: number; threads: ThreadProfile[] } | null;
+  profile: ProfileSummary | null;
   updateReadme: boolean;
 }): string[] {
   const { dir, meta, raw, profile } = p;
@@ -333,7 +363,7 @@ export function writeReport(p: {
     '',
     table(mainRows(sum, meta)),
     '',
-    `(g) details: mean model batch ${fmt(sum.g.meanBatch?.median)} rows; peak in flight ${fmt(sum.g.peakInflight?.median)} records; main-thread heap at rest ${fmt(sum.g.atRestHeapMB?.median)} MB, largest while draining ${fmt(sum.g.maxHeapTotalMB?.median)} MB; ${fmt(sum.g.cpuSecondsPerMillion?.median, 1)} CPU seconds per million inputs (streamserve process); start (model load, warm-up, join) ${fmt(sum.g.startMs?.median)} ms, not timed.`,
+    `(g) details: mean model batch ${fmt(sum.g.meanBatch?.median)} rows; peak in flight ${fmt(sum.g.peakInflight?.median)} records; main-thread heap at rest ${fmt(sum.g.atRestHeapMB?.median)} MB, largest while draining ${fmt(sum.g.maxHeapTotalMB?.median)} MB; ${fmt(sum.g.cpuSecondsPerMillion?.median, 1)} µs CPU per input (streamserve process, all threads; compare the open-loop column below); start (model load, warm-up, join) ${fmt(sum.g.startMs?.median)} ms, not timed.`,
     `Naive (e): ${fmt(sum.eModelMs?.median, 2)} ms per single-row model call. Open-loop generator lateness p99: ${sum.open.map((o) => `${Math.round(o.load * 100)}% ${fmt(o.generatorLateP99?.median, 1)} ms`).join(', ')} (counted in the latencies).`,
     '',
     '## (g) Open-loop latency, by part',

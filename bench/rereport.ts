@@ -4,11 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { writeReport, type RawResults, type RunMeta } from './report.js';
-import type { ThreadProfile } from './profile.js';
+import { normalizeProfile, writeReport, type RawResults, type RunMeta } from './report.js';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: tsx bench/rereport.ts <results.json> [--readme]');
-const json = JSON.parse(readFileSync(file, 'utf8')) as { meta: RunMeta; raw: RawResults; profile: { records: number; rate: number; threads: ThreadProfile[] } | null };
-const written = writeReport({ dir: dirname(resolve(file)), meta: json.meta, raw: json.raw, profile: json.profile, updateReadme: process.argv.includes('--readme') });
+const json = JSON.parse(readFileSync(file, 'utf8')) as { meta: RunMeta; raw: RawResults; profile: unknown };
+const written = writeReport({ dir: dirname(resolve(file)), meta: json.meta, raw: json.raw, profile: normalizeProfile(json.profile), updateReadme: process.argv.includes('--readme') });
 process.stdout.write(`${written.join('\n')}\n`);

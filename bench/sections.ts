@@ -272,7 +272,19 @@ export interface LoadPoint {
   parts: { toInputLog: [number, number]; toScored: [number, number]; toOutputLog: [number, number] };
   generator: Pick<GeneratorResult, 'lateP99Ms' | 'lateMaxMs'>;
   /** What streamserve did during this load (warm-up and settling included): model calls and output sends. */
-  pipeline: { modelCalls: number; meanBatch: number; sends: number; sendsPerSec: number; meanSendMessages: number; meanSendMs: number; maxConcurrentSends: number };
+  pipeline: {
+    modelCalls: number;
+    meanBatch: number;
+    sends: number;
+    sendsPerSec: number;
+    meanSendMessages: number;
+    meanSendMs: number;
+    maxConcurrentSends: number;
+    /** CPU time of the streamserve process per input, µs (all its threads). */
+    cpuUsPerRecord: number | null;
+  };
+  /** The measured window on the serve child's monotonic clock, µs (for its --cpu-prof profile). */
+  windowHrUs: [number, number];
 }
 
 /**
@@ -288,7 +300,16 @@ export function withServeChild<T>(ctx: Context, name: string, body: (child: Benc
 
 export async function openLoop(
   ctx: Context,
-  p: { name: string; loads: number[]; referenceRate: number; warmupS: number; measureS: number; overrides?: Record<string, string>; preloadBacklog?: number },
+  p: {
+    name: string;
+    loads: number[];
+    referenceRate: number;
+    warmupS: number;
+    measureS: number;
+    overrides?: Record<string, string>;
+    preloadBacklog?: number;
+    cpuProfDir?: string;
+  },
   /** A serve child to run the App in (the sweep reuses one per round); a fresh one when absent. */
   reuse?: BenchChild,
 ): Promise<{ points: LoadPoint[]; drainRate?: number }> {
@@ -297,7 +318,8 @@ export async function openLoop(
   const dlq = `${out}-dlq`;
   return withTopics(ctx, { logAppendTime: [input, out, dlq] }, async () => {
     if (p.preloadBacklog) await preload(ctx.kafka, ctx.inputType, input, p.preloadBacklog, 'backlog');
-    const inChild = <T>(body: (child: BenchChild) => Promise<T>): Promise<T> => (reuse ? body(reuse) : withChild(ctx, { name: p.name, role: 'serve' }, body));
+    const inChild = <T>(body: (child: BenchChild) => Promise<T>): Promise<T> =>
+      reuse ? body(reuse) : withChild(ctx, { name: p.name, role: 'serve', cpuProfDir: p.cpuProfDir }, body);
     return inChild(async (child) => {
       const started = await child.call<ServeStarted>('serveStart', { flags: serveFlags(ctx, { input, output: out, dlq }, p.overrides), joinTimeoutMs: 60_000 }, 120_000);
       let drainRate: number | undefined;
@@ -305,8 +327,8 @@ export async function openLoop(
         const done = await child.call<DrainResult>('serveWaitCommitted', { endOffsets: await endOffsets(ctx, input), timeoutMs: 300_000 }, 310_000);
         drainRate = p.preloadBacklog / ((done.doneAt - started.joinedAt) / 1000);
       }
-      type Counts = { modelCalls: number; rowsScored: number };
-      const windows: { load: number; offered: number; from: number; to: number; gen: GeneratorResult; pipeline: LoadPoint['pipeline'] }[] = [];
+      type Counts = { modelCalls: number; rowsScored: number; cpuSeconds: number | null; epochMs: number; hrUs: number };
+      const windows: { load: number; offered: number; from: number; to: number; gen: GeneratorResult; pipeline: LoadPoint['pipeline']; windowHrUs: [number, number] }[] = [];
       for (const load of p.loads) {
         const offered = Math.max(1, Math.round(load * p.referenceRate));
         const c0 = await child.call<Counts>('serveCounts', null, 10_000);
@@ -318,6 +340,8 @@ export async function openLoop(
         const c1 = await child.call<Counts>('serveCounts', null, 10_000);
         const sends = await child.call<SendStats>('serveSendStats', null, 10_000);
         const calls = c1.modelCalls - c0.modelCalls;
+        const cpu = c0.cpuSeconds === null || c1.cpuSeconds === null ? null : ((c1.cpuSeconds - c0.cpuSeconds) * 1e6) / gen.sent;
+        const toHr = (epochMs: number) => c0.hrUs + (epochMs - c0.epochMs) * 1000;
         const pipeline = {
           modelCalls: calls,
           meanBatch: (c1.rowsScored - c0.rowsScored) / Math.max(1, calls),
@@ -326,8 +350,11 @@ export async function openLoop(
           meanSendMessages: sends.messages / Math.max(1, sends.sends),
           meanSendMs: sends.sendMs / Math.max(1, sends.sends),
           maxConcurrentSends: sends.maxConcurrent,
+          cpuUsPerRecord: cpu,
         };
-        windows.push({ load, offered, from: gen.t0 + p.warmupS * 1000, to: gen.t0 + (p.warmupS + p.measureS) * 1000, gen, pipeline });
+        const from = gen.t0 + p.warmupS * 1000;
+        const to = gen.t0 + (p.warmupS + p.measureS) * 1000;
+        windows.push({ load, offered, from, to, gen, pipeline, windowHrUs: [toHr(from), toHr(to)] });
       }
       await child.call('serveStop', null, 60_000);
       const expected = windows.reduce((a, w) => a + w.gen.sent, 0) + (p.preloadBacklog ?? 0);
@@ -347,6 +374,7 @@ export async function openLoop(
           parts: { toInputLog: p50p99(lat.toInputLog), toScored: p50p99(lat.toScored), toOutputLog: p50p99(lat.toOutputLog) },
           generator: { lateP99Ms: w.gen.lateP99Ms, lateMaxMs: w.gen.lateMaxMs },
           pipeline: w.pipeline,
+          windowHrUs: w.windowHrUs,
         };
       });
       return drainRate === undefined ? { points } : { points, drainRate };

@@ -185,7 +185,8 @@ export const serveHandlers = {
   serveRate,
   serveStop,
   serveMemory: () => Promise.resolve(memorySample()),
-  serveCounts: () => Promise.resolve(app ? app.status().counts : null),
+  /** Counters, CPU seconds of the process so far, and the clock pair (epoch ms, monotonic µs) to map times to profiles. */
+  serveCounts: () => Promise.resolve(app ? { ...app.status().counts, cpuSeconds: cpuSeconds(), epochMs: Date.now(), hrUs: hrUs() } : null),
   /** Send counters since the last call (and reset). */
   serveSendStats: () => {
     const snapshot = { ...sendStats };
