@@ -27,7 +27,12 @@ const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIO
 export class KafkaTransactionalSink implements TransactionalSink {
   readonly #o: TransactionalSinkOptions;
   readonly #log: Logger;
+  /** The current producer of each owned partition. */
   readonly #producers = new Map<string, Promise<Producer>>();
+  /** Every producer ever created and not yet disconnected: close() must reach all of them, current or not. */
+  readonly #open = new Set<Promise<Producer>>();
+  /** The commit running on each partition: a release waits for it, so its producer is not reconnected behind us. */
+  readonly #running = new Map<string, Promise<unknown>>();
   #closing: Promise<void> | null = null;
 
   constructor(options: TransactionalSinkOptions) {
@@ -43,9 +48,21 @@ export class KafkaTransactionalSink implements TransactionalSink {
     await this.#producer(topic, partition);
   }
 
-  async commit(commit: PartitionCommit): Promise<void> {
+  commit(commit: PartitionCommit): Promise<void> {
+    const key = tpKey(commit.source.topic, commit.source.partition);
+    const running = this.#commit(commit);
+    this.#running.set(key, running);
+    const clear = () => {
+      if (this.#running.get(key) === running) this.#running.delete(key);
+    };
+    running.then(clear, clear);
+    return running;
+  }
+
+  async #commit(commit: PartitionCommit): Promise<void> {
     const { topic, partition } = commit.source;
-    const producer = await this.#producer(topic, partition);
+    const handle = this.#producer(topic, partition);
+    const producer = await handle;
     let tx: Awaited<ReturnType<Producer['transaction']>> | undefined;
     try {
       tx = await producer.transaction();
@@ -59,7 +76,8 @@ export class KafkaTransactionalSink implements TransactionalSink {
       // A failed transaction leaves the producer in a state not worth reasoning about: abort what can be
       // aborted, drop the producer, and let the next attempt start with a fresh one (same id, new epoch).
       if (tx?.isActive()) await tx.abort().catch(() => {});
-      await this.#discard(topic, partition);
+      // Disconnect the producer this commit used (kafkajs may have reconnected it), not whatever is current now.
+      await this.#disconnect(handle, tpKey(topic, partition));
       const type = (cause as { type?: string }).type ?? '';
       if (FENCED.has(type)) {
         throw new StreamserveError(ErrorCodes.PRODUCER_FENCED, `another owner took over ${topic}:${partition}: ${messageOf(cause)}`, {
@@ -73,9 +91,15 @@ export class KafkaTransactionalSink implements TransactionalSink {
     }
   }
 
-  /** Gives up a partition (revoked): its producer is closed; the new owner's producer fences it anyway. */
+  /**
+   * Gives up a partition (revoked): once its running commit has ended, its producer is closed. (The new owner's
+   * producer fences it anyway; closing it early would only make kafkajs reconnect it for the commit's next request.)
+   */
   async release(topic: string, partition: number): Promise<void> {
-    await this.#discard(topic, partition);
+    const key = tpKey(topic, partition);
+    await this.#running.get(key)?.catch(() => {});
+    const handle = this.#producers.get(key);
+    if (handle) await this.#disconnect(handle, key);
   }
 
   get connected(): boolean {
@@ -83,6 +107,7 @@ export class KafkaTransactionalSink implements TransactionalSink {
   }
 
   #producer(topic: string, partition: number): Promise<Producer> {
+    if (this.#closing) return Promise.reject(new StreamserveError(ErrorCodes.PRODUCE_FAILED, 'the transactional sink is closed'));
     const key = tpKey(topic, partition);
     let p = this.#producers.get(key);
     if (!p) {
@@ -93,6 +118,9 @@ export class KafkaTransactionalSink implements TransactionalSink {
           maxInFlightRequests: 1,
           transactionTimeout: this.#o.transactionTimeoutMs,
           createPartitioner: Partitioners.DefaultPartitioner,
+          // A transaction's first request is refused (CONCURRENT_TRANSACTIONS) while the previous one completes;
+          // the client's default 200 ms backoff would cap a partition at ~5 transactions a second.
+          retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 10 },
         });
         await producer.connect();
         // kafkajs initialises the transactional id lazily; an empty transaction does it now (this is the fence).
@@ -102,24 +130,30 @@ export class KafkaTransactionalSink implements TransactionalSink {
         return producer;
       })();
       this.#producers.set(key, p);
-      p.catch(() => {
-        if (this.#producers.get(key) === p) this.#producers.delete(key);
+      this.#open.add(p);
+      const handle = p;
+      handle.catch(() => {
+        this.#open.delete(handle);
+        if (this.#producers.get(key) === handle) this.#producers.delete(key);
       });
     }
     return p;
   }
 
-  async #discard(topic: string, partition: number): Promise<void> {
-    const key = tpKey(topic, partition);
-    const p = this.#producers.get(key);
-    this.#producers.delete(key);
-    if (p) await p.then((producer) => producer.disconnect()).catch(() => {});
+  async #disconnect(handle: Promise<Producer>, key: string): Promise<void> {
+    if (this.#producers.get(key) === handle) this.#producers.delete(key);
+    this.#open.delete(handle);
+    await handle.then((producer) => producer.disconnect()).catch(() => {});
   }
 
+  /** Disconnects every producer, after the commits running now have ended. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= Promise.allSettled([...this.#producers.values()].map((p) => p.then((producer) => producer.disconnect()))).then(
-      () => this.#producers.clear(),
-    );
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#running.values()]);
+      await Promise.allSettled([...this.#open].map((h) => h.then((producer) => producer.disconnect())));
+      this.#open.clear();
+      this.#producers.clear();
+    })();
     return this.#closing;
   }
 }
