@@ -1,7 +1,7 @@
 /**
  * `npm test`: runs the test files with Node's test runner, one file at a time, against one broker per run.
  *
- *   tsx scripts/test.ts                 unit + integration
+ *   tsx scripts/test.ts                 everything: unit, integration, fault
  *   tsx scripts/test.ts unit            test/unit only (no broker)
  *   tsx scripts/test.ts integration     test/integration only
  *   tsx scripts/test.ts fault           test/fault only (broker kills, crashes; slow)
@@ -41,7 +41,7 @@ function testFilesUnder(dir: string): string[] {
 }
 
 function selectFiles(args: string[]): string[] {
-  const targets = args.length === 0 ? ['unit', 'integration'] : args;
+  const targets = args.length === 0 ? ['unit', 'integration', 'fault'] : args;
   const files = new Set<string>();
   for (const target of targets) {
     if (!isSuite(target) && !existsSync(resolve(ROOT, target))) {
