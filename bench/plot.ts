@@ -10,6 +10,8 @@ export interface PlotPoint {
   xRange?: [number, number];
   yRange?: [number, number];
   label?: string;
+  /** Where the label goes relative to the dot (to keep neighbours' labels apart). */
+  labelAt?: 'above' | 'below' | 'left';
   series: string;
 }
 
@@ -118,7 +120,11 @@ export function plotSvg(spec: PlotSpec): string {
       if (p.xRange) out.push(`<line x1="${sx(p.xRange[0])}" y1="${cy}" x2="${sx(p.xRange[1])}" y2="${cy}" stroke="${color}" stroke-opacity="0.5"/>`);
       if (p.yRange) out.push(`<line x1="${cx}" y1="${sy(p.yRange[0])}" x2="${cx}" y2="${sy(p.yRange[1])}" stroke="${color}" stroke-opacity="0.5"/>`);
       out.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="4.5" fill="${color}"/>`);
-      if (p.label) out.push(`<text x="${(cx + 7).toFixed(1)}" y="${(cy - 6).toFixed(1)}" fill="${color}" font-size="11">${esc(p.label)}</text>`);
+      if (p.label) {
+        const at = p.labelAt ?? 'above';
+        const [dx, dy, anchor] = at === 'below' ? [7, 15, 'start'] : at === 'left' ? [-8, 4, 'end'] : [7, -6, 'start'];
+        out.push(`<text x="${(cx + dx).toFixed(1)}" y="${(cy + dy).toFixed(1)}" text-anchor="${anchor}" fill="${color}" font-size="11">${esc(p.label)}</text>`);
+      }
     }
     const ly = M.top + 10 + i * 20;
     out.push(`<circle cx="${M.left + pw + 18}" cy="${ly}" r="4.5" fill="${color}"/>`);

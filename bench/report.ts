@@ -285,6 +285,7 @@ function plots(sum: ReturnType<typeof summaries>, meta: RunMeta, dir: string, pr
       xRange: [c.drainRate!.min, c.drainRate!.max],
       yRange: [Math.max(0.5, c.p99!.min), Math.max(0.5, c.p99!.max)],
       label: `${c.size} / ${c.delay} ms`,
+      labelAt: c.delay === 0 ? ('left' as const) : c.delay <= 5 ? ('below' as const) : ('above' as const),
       series: `MAX_BATCH_SIZE ${c.size}`,
     }));
   const sweep = plotSvg({
