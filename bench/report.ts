@@ -418,7 +418,7 @@ function updateReadme(dir: string, meta: RunMeta, sum: ReturnType<typeof summari
   const section = [
     '## Performance',
     '',
-    `\`npm run bench\` measures streamserve against its ceilings on this machine, in one run on a broker of its own: Apache Kafka's own producer and consumer performance tools, bare kafkajs clients, the model alone, the naive one-record-at-a-time loop, and streamserve draining a ${meta.inputs.backlog.toLocaleString('en')}-input backlog and serving open-loop load. What each section does and how: [bench/README.md](bench/README.md). Latest full run (${meta.finishedAt.slice(0, 10)}, ${meta.durationS >= 60 ? `${Math.round(meta.durationS / 60)} min` : `${meta.durationS} s`}; all figures and the profile: [${rel(join(dir, 'bench.md'))}](${rel(join(dir, 'bench.md'))}), raw: [${rel(join(dir, 'bench.json'))}](${rel(join(dir, 'bench.json'))})):`,
+    `\`npm run bench\` measures streamserve against its ceilings on this machine, in one run on a broker of its own: Apache Kafka's own producer and consumer performance tools, bare kafkajs clients, the model alone, the naive one-record-at-a-time loop, and streamserve draining a ${meta.inputs.backlog.toLocaleString('en')}-input backlog and serving open-loop load. What each section does, how, and what the figures mean (findings, profiles, suggested fixes): [bench/README.md](bench/README.md). Latest full run (${meta.finishedAt.slice(0, 10)}, ${meta.durationS >= 60 ? `${Math.round(meta.durationS / 60)} min` : `${meta.durationS} s`}; all figures and the profile: [${rel(join(dir, 'bench.md'))}](${rel(join(dir, 'bench.md'))}), raw: [${rel(join(dir, 'bench.json'))}](${rel(join(dir, 'bench.json'))})):`,
     '',
     machine,
     '',
