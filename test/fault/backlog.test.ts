@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createTopics } from '../support/kafka.js';
-import { getText, metricValue, testBrokers, testTopics } from '../integration/support/app.js';
+import { getText, metricValue, testBrokers, testTopics, createTestTopics } from '../integration/support/app.js';
 import { groupProgress } from './support/cluster.js';
 import { publishDemoInputs } from './support/inputs.js';
 import { Fleet, guaranteeArgs, instanceEnv, type Instance, type Status } from './support/instances.js';
@@ -37,15 +36,7 @@ for (const mode of GUARANTEES) {
     const started = Date.now();
     const brokers = testBrokers();
     const topics = testTopics(`backlog-${mode}`);
-    await createTopics(
-      brokers,
-      [
-        { topic: topics.input, partitions: PARTITIONS },
-        { topic: topics.output, partitions: PARTITIONS },
-        { topic: topics.dlq, partitions: 1 },
-      ],
-      t,
-    );
+    await createTestTopics(topics, PARTITIONS, t);
     const fleet = new Fleet();
     t.after(() => fleet.killAll());
     const expected = await publishDemoInputs(brokers, topics.input, { count: TOTAL, seed: 91, poisonEvery: 1000, prefix: `backlog-${mode}` });

@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '../../src/model/borehole.js';
-import { createTopics } from '../support/kafka.js';
-import { testBrokers, testTopics } from '../integration/support/app.js';
+import { testBrokers, testTopics, createTestTopics } from '../integration/support/app.js';
 import { groupProgress } from './support/cluster.js';
 import { publishDemoInputs } from './support/inputs.js';
 import { Fleet, guaranteeArgs, instanceEnv, type Instance } from './support/instances.js';
@@ -26,15 +25,7 @@ for (const mode of GUARANTEES) {
     const started = Date.now();
     const brokers = testBrokers();
     const topics = testTopics(`crash-${mode}`);
-    await createTopics(
-      brokers,
-      [
-        { topic: topics.input, partitions: PARTITIONS },
-        { topic: topics.output, partitions: PARTITIONS },
-        { topic: topics.dlq, partitions: 1 },
-      ],
-      t,
-    );
+    await createTestTopics(topics, PARTITIONS, t);
     const fleet = new Fleet();
     t.after(() => fleet.killAll());
     const expected = await publishDemoInputs(brokers, topics.input, { count: TOTAL, seed: 17, poisonEvery: 100, prefix: `crash-${mode}` });

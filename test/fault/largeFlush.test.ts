@@ -7,8 +7,7 @@
  */
 import { test } from 'node:test';
 import { loadModel } from '../../src/model/tfjsModel.js';
-import { createTopics } from '../support/kafka.js';
-import { testBrokers, testTopics } from '../integration/support/app.js';
+import { testBrokers, testTopics, createTestTopics } from '../integration/support/app.js';
 import { faultConfig, startApp } from './support/inprocess.js';
 import { groupProgress } from './support/cluster.js';
 import { publishDemoInputs } from './support/inputs.js';
@@ -25,15 +24,7 @@ for (const mode of GUARANTEES) {
     const started = Date.now();
     const brokers = testBrokers();
     const topics = testTopics(`largeflush-${mode}`);
-    await createTopics(
-      brokers,
-      [
-        { topic: topics.input, partitions: 1 },
-        { topic: topics.output, partitions: 1 },
-        { topic: topics.dlq, partitions: 1 },
-      ],
-      t,
-    );
+    await createTestTopics(topics, 1, t);
     const expected = await publishDemoInputs(brokers, topics.input, { count: TOTAL, seed: 13, poisonEvery: 500, prefix: `largeflush-${mode}` });
     const config = faultConfig(topics, mode, { 'max-batch-size': String(BATCH), 'shutdown-timeout-ms': '5000' });
     // A slowed model lets whole batches queue up behind each call.

@@ -13,8 +13,7 @@ import type { Model } from '../../src/model/model.js';
 import { loadSignature, scaleInput, unscaleOutput } from '../../src/model/signature.js';
 import { loadModel } from '../../src/model/tfjsModel.js';
 import { featurize } from '../../src/pipeline/featurize.js';
-import { createTopics } from '../support/kafka.js';
-import { testBrokers, testTopics } from '../integration/support/app.js';
+import { testBrokers, testTopics, createTestTopics } from '../integration/support/app.js';
 import { caughtUp, faultConfig, startApp } from './support/inprocess.js';
 import { boreholeInputType, OUTPUT_SCHEMA, publish } from './support/inputs.js';
 import { failingOn, wrappedLoader } from './support/models.js';
@@ -31,15 +30,7 @@ for (const mode of GUARANTEES) {
     const started = Date.now();
     const brokers = testBrokers();
     const topics = testTopics(`marked-${mode}`);
-    await createTopics(
-      brokers,
-      [
-        { topic: topics.input, partitions: PARTITIONS },
-        { topic: topics.output, partitions: PARTITIONS },
-        { topic: topics.dlq, partitions: 1 },
-      ],
-      t,
-    );
+    await createTestTopics(topics, PARTITIONS, t);
     const config = faultConfig(topics, mode, { 'max-batch-size': '64' });
     const signature = await loadSignature(`${config.modelDir}/signature.json`);
     const hu = signature.inputs.findIndex((c) => c.field === 'Hu');

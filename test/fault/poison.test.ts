@@ -13,8 +13,7 @@ import { POISON_KINDS } from '../../src/demo/poison.js';
 import { ErrorCodes } from '../../src/errors.js';
 import type { InputMessage } from '../../src/kafka/inputProducer.js';
 import { BOREHOLE_RANGES, mulberry32, sampleBoreholeInputs, type BoreholeInput } from '../../src/model/borehole.js';
-import { createTopics } from '../support/kafka.js';
-import { testBrokers, testTopics } from '../integration/support/app.js';
+import { testBrokers, testTopics, createTestTopics } from '../integration/support/app.js';
 import { caughtUp, faultConfig, startApp } from './support/inprocess.js';
 import { boreholeInputType, publish } from './support/inputs.js';
 import { countAndReport } from './support/scenario.js';
@@ -41,15 +40,7 @@ for (const mode of GUARANTEES) {
     const started = Date.now();
     const brokers = testBrokers();
     const topics = testTopics(`poison-${mode}`);
-    await createTopics(
-      brokers,
-      [
-        { topic: topics.input, partitions: PARTITIONS },
-        { topic: topics.output, partitions: PARTITIONS },
-        { topic: topics.dlq, partitions: 1 },
-      ],
-      t,
-    );
+    await createTestTopics(topics, PARTITIONS, t);
     const config = faultConfig(topics, mode);
     const type = await boreholeInputType();
     const random = mulberry32(mode === 'exactly-once' ? 62 : 61);

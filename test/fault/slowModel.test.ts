@@ -12,8 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTopics } from '../support/kafka.js';
-import { getText, metricValue, testBrokers, testTopics } from '../integration/support/app.js';
+import { getText, metricValue, testBrokers, testTopics, createTestTopics } from '../integration/support/app.js';
 import { groupProgress } from './support/cluster.js';
 import { writeHeavyModel, type HeavyModel } from './support/heavyModel.js';
 import { publishDemoInputs } from './support/inputs.js';
@@ -89,15 +88,7 @@ async function slowModelScenario(t: TestContext, mode: Guarantee, variant: Varia
   const started = Date.now();
   const brokers = testBrokers();
   const topics = testTopics(`slow-${mode}`);
-  await createTopics(
-    brokers,
-    [
-      { topic: topics.input, partitions: PARTITIONS },
-      { topic: topics.output, partitions: PARTITIONS },
-      { topic: topics.dlq, partitions: 1 },
-    ],
-    t,
-  );
+  await createTestTopics(topics, PARTITIONS, t);
   const fleet = new Fleet();
   t.after(() => fleet.killAll());
   const { count, env, serve } = variant.setup();
