@@ -68,6 +68,8 @@ export class Pipeline {
   #idleScheduled = false;
   #timer: NodeJS.Timeout | null = null;
   #sendChain: Promise<void> = Promise.resolve();
+  /** The send waiting behind the running one; later flushes join it. */
+  #queuedSend: { entries: Entry[]; messages: OutboundMessage[] } | null = null;
   #aborted = false;
   #sinkHealthy = true;
   #skipped = 0;
@@ -137,6 +139,7 @@ export class Pipeline {
     if (this.#o.transactionalSink) {
       // No outcome carries this offset forward, so an offsets-only transaction does (in order, after earlier work).
       const group = { topic, partition, entries: [], messages: [] };
+      this.#queuedSend = null; // later flushes go after this commit
       this.#sendChain = this.#sendChain.then(() => this.#commitPartition(group)).then(() => undefined);
     } else this.#o.onAcknowledged?.();
   }
@@ -261,27 +264,48 @@ export class Pipeline {
     return deadLetterMessage(this.#o.target, record, error);
   }
 
+  /**
+   * Queues one flush's outcomes behind the sends before it. While a send is running, later flushes join the one
+   * send queued behind it, so a busy sink writes fewer, larger requests instead of falling behind one request
+   * per flush; order is kept because flushes are appended in flush order.
+   */
   #enqueueSend(entries: Entry[], messages: OutboundMessage[]): void {
-    this.#sendChain = this.#sendChain.then(async () => {
-      // Outcomes of partitions revoked meanwhile are dropped unwritten: the new owner scores them again from the
-      // committed offset, so writing them here would only duplicate them.
-      const keep: number[] = [];
+    const queued = this.#queuedSend;
+    if (queued) {
       for (let i = 0; i < entries.length; i++) {
-        const r = entries[i]!.record;
-        if (this.tracker.has(r.topic, r.partition)) keep.push(i);
+        queued.entries.push(entries[i]!);
+        queued.messages.push(messages[i]!);
       }
-      const live = keep.map((i) => entries[i]!);
-      const liveMessages = keep.map((i) => messages[i]!);
-      const written = this.#o.transactionalSink
-        ? await this.#commitTransactions(live, liveMessages)
-        : (await this.#sendUntilAcknowledged(liveMessages))
-          ? this.#markDone(live)
-          : [];
-      const now = (this.#o.now ?? Date.now)();
-      for (const e of written) this.#observer.latency(Math.max(0, now - Number(e.record.timestamp)) / 1000);
-      this.#release(entries.length);
-      if (written.length > 0 && !this.#o.transactionalSink) this.#o.onAcknowledged?.();
+      return;
+    }
+    const next = { entries, messages };
+    this.#queuedSend = next;
+    this.#sendChain = this.#sendChain.then(async () => {
+      if (this.#queuedSend === next) this.#queuedSend = null;
+      await this.#write(next.entries, next.messages);
     });
+  }
+
+  /** Writes one send's outcomes (dropping those of revoked partitions) and releases them from the in-flight count. */
+  async #write(entries: Entry[], messages: OutboundMessage[]): Promise<void> {
+    // Outcomes of partitions revoked meanwhile are dropped unwritten: the new owner scores them again from the
+    // committed offset, so writing them here would only duplicate them.
+    const keep: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const r = entries[i]!.record;
+      if (this.tracker.has(r.topic, r.partition)) keep.push(i);
+    }
+    const live = keep.map((i) => entries[i]!);
+    const liveMessages = keep.map((i) => messages[i]!);
+    const written = this.#o.transactionalSink
+      ? await this.#commitTransactions(live, liveMessages)
+      : (await this.#sendUntilAcknowledged(liveMessages))
+        ? this.#markDone(live)
+        : [];
+    const now = (this.#o.now ?? Date.now)();
+    for (const e of written) this.#observer.latency(Math.max(0, now - Number(e.record.timestamp)) / 1000);
+    this.#release(entries.length);
+    if (written.length > 0 && !this.#o.transactionalSink) this.#o.onAcknowledged?.();
   }
 
   #markDone(entries: Entry[]): Entry[] {

@@ -388,6 +388,25 @@ describe('Pipeline', () => {
     await pipeline.drain();
   });
 
+  test('flushes made while a send runs go out together in the next send, in flush order', within, async (t) => {
+    const inputs = goodInputs(0, 0, 20);
+    const sends: string[][] = [];
+    const sink = new StubSink({ onAttempt: (messages) => sends.push(messages.map((m) => header(m, Header.sourceOffset))) });
+    sink.block();
+    const { pipeline, model } = makePipeline(t, { sink, maxBatchSize: 4 });
+    pipeline.push(inputs.slice(0, 4).map((x) => x.record));
+    await waitFor(() => sink.held === 1, { what: 'the first send to reach the blocked sink' });
+    for (let i = 4; i < 20; i += 4) {
+      pipeline.push(inputs.slice(i, i + 4).map((x) => x.record));
+      await waitFor(() => model.batchSizes.length === i / 4 + 1, { what: `the flush of offsets ${i}-${i + 3} scored` });
+    }
+    sink.release();
+    await pipeline.drain();
+    const offsets = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => String(from + k));
+    assert.deepEqual(sends, [offsets(0, 4), offsets(4, 20)], 'one send for the first flush, one for the four behind it');
+    assert.deepEqual(committable(pipeline), { 0: '20' });
+  });
+
   test('drain() resolves only after everything is acknowledged', within, async (t) => {
     const byPartition = [goodInputs(0, 0, 6), mixedInputs(1, 0, 6), goodInputs(2, 0, 6)];
     const sink = new StubSink();
