@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// Registers the "cpu" backend with tfjs-core on import; the wasm import below registers "wasm".
+import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Logger } from 'pino';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
@@ -128,7 +130,8 @@ async function select(name: BackendName, logger?: Logger): Promise<BackendName> 
 /** The active backend and, for wasm, whether the SIMD build is in use. */
 export async function backendInfo(): Promise<BackendInfo> {
   const active = tf.getBackend();
-  // tfjs also registers backends streamserve does not offer (webgl); those are reported as unavailable.
+  // Other packages may register backends streamserve does not offer (tfjs-node pulls in the @tensorflow/tfjs union,
+  // which registers webgl); those are reported as unavailable.
   const name = BackendNames.find((n) => n === active);
   if (name === undefined) throw new StreamserveError(ErrorCodes.BACKEND_UNAVAILABLE, `unsupported backend "${active}" is active`);
   if (name !== 'wasm') return { name };

@@ -1,9 +1,10 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { version_layers } from '@tensorflow/tfjs-layers';
 
 /**
- * TensorFlow.js model artefacts on the local filesystem. Pure @tensorflow/tfjs has no file:// handler (only
+ * TensorFlow.js model artefacts on the local filesystem. Pure TensorFlow.js has no file:// handler (only
  * tfjs-node registers one), so loading and saving go through these IOHandlers. The layout is the one
  * tensorflowjs_converter writes: `model.json` (topology + weightsManifest) and weight shards next to it.
  */
@@ -93,7 +94,7 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
       const weights = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const json: tf.io.ModelJSON = {
         format: artifacts.format ?? 'layers-model',
-        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${version_layers}`,
         convertedBy: artifacts.convertedBy ?? null,
         modelTopology: artifacts.modelTopology ?? {},
         weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],

@@ -1,7 +1,8 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { useBackend } from './backend.js';
 import { BOREHOLE_FIELDS, BOREHOLE_OUTPUT, BOREHOLE_RANGES, borehole, mulberry32, sampleBoreholeInputs } from './borehole.js';
 import type { BoreholeField, BoreholeInput, BoreholeRanges } from './borehole.js';
@@ -107,21 +108,21 @@ function outputColumn(targets: readonly number[]): OutputColumn {
   return { field: BOREHOLE_OUTPUT, transform: 'log', center: mean, scale: std };
 }
 
-function buildNetwork(seed: number): tf.Sequential {
-  const model = tf.sequential({ name: 'borehole' });
+function buildNetwork(seed: number): tfl.Sequential {
+  const model = tfl.sequential({ name: 'borehole' });
   // Explicit names: auto-generated ones carry a per-process counter and would make model.json differ between runs.
   HIDDEN_UNITS.forEach((units, i) => {
     model.add(
-      tf.layers.dense({
+      tfl.layers.dense({
         name: `hidden${i + 1}`,
         units,
         activation: 'tanh',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i + 1 }),
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i + 1 }),
         ...(i === 0 ? { inputShape: [BOREHOLE_FIELDS.length] } : {}),
       }),
     );
   });
-  model.add(tf.layers.dense({ name: 'flow', units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }) }));
+  model.add(tfl.layers.dense({ name: 'flow', units: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 99 }) }));
   return model;
 }
 
@@ -153,7 +154,7 @@ function tensors(inputs: readonly BoreholeInput[], columns: readonly InputColumn
 }
 
 async function fit(
-  network: tf.Sequential,
+  network: tfl.Sequential,
   x: tf.Tensor2D,
   y: tf.Tensor2D,
   o: Required<Pick<TrainOptions, 'seed' | 'epochs' | 'batchSize'>>,
@@ -176,7 +177,8 @@ async function fit(
       optimizer.setLearningRate(LEARNING_RATE.min + 0.5 * (LEARNING_RATE.max - LEARNING_RATE.min) * (1 + Math.cos(Math.PI * progress)));
       const size = Math.min(o.batchSize, n - start);
       const loss = tf.tidy(() => {
-        const index = order.slice(start, size);
+        // tf.slice, not order.slice: chained tensor methods are registered only by the @tensorflow/tfjs union.
+        const index = tf.slice(order, start, size);
         const xb = tf.gather(x, index);
         const yb = tf.gather(y, index);
         const cost = optimizer.minimize(() => tf.losses.meanSquaredError(yb, network.apply(xb, { training: true }) as tf.Tensor), true, variables);

@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { useBackend } from '../../../src/model/backend.js';
 import { fileSaveHandler } from '../../../src/model/fileIO.js';
 import { loadModel } from '../../../src/model/tfjsModel.js';
@@ -24,13 +24,13 @@ const DEPTH = 12;
 /** Writes the heavy model into `dir` (model.json, weights, signature.json) and calibrates its batch size. */
 export async function writeHeavyModel(dir: string, callMs: number, referenceDir = 'weights/borehole'): Promise<HeavyModel> {
   await useBackend('wasm');
-  const network = tf.sequential();
-  network.add(tf.layers.dense({ inputShape: [8], units: WIDTH, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+  const network = tfl.sequential();
+  network.add(tfl.layers.dense({ inputShape: [8], units: WIDTH, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
   for (let i = 1; i < DEPTH; i++) {
-    network.add(tf.layers.dense({ units: WIDTH, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 + i }) }));
+    network.add(tfl.layers.dense({ units: WIDTH, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 + i }) }));
   }
   // Small outputs: the signature's log output transform keeps them finite.
-  network.add(tf.layers.dense({ units: 1, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 99 }) }));
+  network.add(tfl.layers.dense({ units: 1, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: 99 }) }));
   await network.save(fileSaveHandler(dir));
   network.dispose();
   const signature = JSON.parse(await readFile(join(referenceDir, 'signature.json'), 'utf8')) as Record<string, unknown>;

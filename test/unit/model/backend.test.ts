@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ErrorCodes, StreamserveError } from '../../../src/errors.js';
 import { availableBackends, backendInfo, useBackend } from '../../../src/model/backend.js';
 
