@@ -10,7 +10,7 @@
  * (b)–(d) use streamserve's fetch settings, and (c)–(e) write through streamserve's own KafkaSink (idempotent,
  * acks=all, one request in flight), so the only difference to streamserve is the work between read and write.
  * (c) and (d) are written the way streamserve works — fetching goes on while earlier sends are acknowledged, offsets
- * are committed after the acknowledgement, at most 20,000 records in flight — so they are ceilings for it, not
+ * are committed after the acknowledgement, at most 5,000 records in flight (its default) — so they are ceilings for it, not
  * strawmen. Timings start when the group is joined (GROUP_JOIN), so joins are never counted.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
@@ -30,7 +30,7 @@ import { memoryMB, withTimeout } from './util.js';
 
 /** streamserve's defaults (src/config/settings.ts), so the baselines fetch the way it does. */
 export const FETCH = { maxBytesPerPartition: 262_144, maxWaitTimeInMs: 100 } as const;
-const MAX_INFLIGHT = 20_000;
+const MAX_INFLIGHT = 5_000; // MAX_INFLIGHT_RECORDS default
 const MODEL_DIR = 'weights/borehole';
 
 const logger = createLogger({ level: 'warn', format: 'json' });

@@ -24,6 +24,10 @@ const variants: [string, Record<string, string | Buffer>][] = [
   ['no headers', {}],
   ['6 headers, strings (as streamserve sends them)', strings],
   ['6 headers, Buffers', buffers],
+  [
+    '5 headers, no model name, constants as cached Buffers',
+    { ...Object.fromEntries(Object.entries(buffers).filter(([k]) => k !== 'streamserve.model.name')), 'streamserve.source.offset': '123456' },
+  ],
   ['2 headers (source partition and offset)', { 'streamserve.source.partition': '3', 'streamserve.source.offset': '123456' }],
 ];
 const N = 200_000;

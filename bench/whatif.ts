@@ -1,8 +1,9 @@
 /**
- * `npx tsx bench/whatif.ts [--records N] [--reps N] [--variant 'name=node flags'…]`: streamserve drains of one
- * backlog under variants (node flags for the streamserve process), alternating, on a broker of its own — to try a
+ * `npx tsx bench/whatif.ts [--records N] [--reps N] [--variant 'name=words'…]`: streamserve drains of one
+ * backlog under variants, alternating, on a broker of its own — to try a
  * suggested fix for peak RSS or throughput before changing anything. Prints rate, RSS at rest, peak RSS and the
- * largest main-thread heap for each drain. Default variants: the defaults, and V8's heap capped.
+ * largest main-thread heap for each drain. A variant's words are node flags (`--max-old-space-size=128`) or
+ * streamserve settings by flag name (`max-inflight-records=5000`). Default variants: the defaults, and V8's heap capped.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,9 @@ const { values } = parseArgs({
 const variants = (values.variant?.length ? values.variant : ['default=', 'heap capped=--max-old-space-size=128 --max-semi-space-size=4']).map((v) => {
   const at = v.indexOf('=');
   const flags = v.slice(at + 1).trim();
-  return { name: v.slice(0, at), flags: flags === '' ? [] : flags.split(/\s+/) };
+  const words = flags === '' ? [] : flags.split(/\s+/);
+  const settings = Object.fromEntries(words.filter((w) => !w.startsWith('--')).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { name: v.slice(0, at), flags: words.filter((w) => w.startsWith('--')), settings, words };
 });
 const records = Number(values.records);
 const reps = Number(values.reps);
@@ -54,20 +57,20 @@ try {
     brokers: broker.brokers, kafka, admin, inputType, outputType, plan: PLANS.quick, backlogTopic: topic, smallBacklogTopic: topic,
     partitions: 6, meanInputBytes: loaded.meanBytes, logDir, allCpus: `0-${cpus().length - 1}`, brokerPid: () => broker?.pid() ?? null, log: say,
   };
-  const results = new Map<string, { rate: number; rest: number; peak: number; heap: number }[]>();
+  const results = new Map<string, { rate: number; rest: number; peak: number; heap: number; inflight: number }[]>();
   for (let rep = 0; rep < reps; rep++) {
     for (const v of variants) {
-      const r = await drain(ctx, topic, { name: `whatif-${v.name.replace(/\W+/g, '-')}`, nodeFlags: v.flags });
-      const row = { rate: r.rate, rest: r.atRest.rss ?? Number.NaN, peak: r.peakRssMB ?? Number.NaN, heap: r.maxHeapTotalMB };
+      const r = await drain(ctx, topic, { name: `whatif-${v.name.replace(/\W+/g, '-')}`, nodeFlags: v.flags, overrides: v.settings });
+      const row = { rate: r.rate, rest: r.atRest.rss ?? Number.NaN, peak: r.peakRssMB ?? Number.NaN, heap: r.maxHeapTotalMB, inflight: r.peakInflight };
       (results.get(v.name) ?? results.set(v.name, []).get(v.name)!).push(row);
-      say(`${v.name} [${v.flags.join(' ')}]: ${Math.round(row.rate)}/s, RSS at rest ${row.rest} MB, peak ${row.peak} MB, largest heap ${row.heap} MB`);
+      say(`${v.name} [${v.words.join(' ')}]: ${Math.round(row.rate)}/s, RSS at rest ${row.rest} MB, peak ${row.peak} MB, largest heap ${row.heap} MB, peak in flight ${row.inflight}`);
     }
   }
   say(`\nmedians over ${reps} drains of ${records.toLocaleString('en')} inputs:`);
   for (const v of variants) {
     const rows = results.get(v.name) ?? [];
-    const m = (k: 'rate' | 'rest' | 'peak' | 'heap') => Math.round(summarize(rows.map((r) => r[k]))?.median ?? Number.NaN);
-    say(`  ${v.name.padEnd(14)} ${String(m('rate')).padStart(7)}/s   at rest ${m('rest')} MB   peak ${m('peak')} MB   heap ${m('heap')} MB   [${v.flags.join(' ')}]`);
+    const m = (k: 'rate' | 'rest' | 'peak' | 'heap' | 'inflight') => Math.round(summarize(rows.map((r) => r[k]))?.median ?? Number.NaN);
+    say(`  ${v.name.padEnd(14)} ${String(m('rate')).padStart(7)}/s   at rest ${m('rest')} MB   peak ${m('peak')} MB   heap ${m('heap')} MB   in flight ${m('inflight')}   [${v.words.join(' ')}]`);
   }
   await admin.disconnect();
 } finally {

@@ -134,6 +134,9 @@ export class KafkaSource {
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale()) return;
+    // Backpressure: batches of a fetch response that arrived before the pause are left unresolved, so kafkajs
+    // fetches them again after the resume instead of them piling up in memory past MAX_INFLIGHT_RECORDS.
+    if (this.#paused) return;
     const { topic, partition } = batch;
     const floor = await this.#claim(topic, partition);
     if (!isRunning() || isStale()) return;

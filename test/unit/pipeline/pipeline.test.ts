@@ -294,13 +294,18 @@ describe('Pipeline', () => {
           },
           what,
         );
-        assert.equal(m.headers[Header.errorCode], undefined);
+        assert.deepEqual(
+          Object.keys(m.headers).sort(),
+          [Header.backend, Header.modelVersion, Header.sourceOffset, Header.sourcePartition, Header.sourceTopic],
+          `${what}: lineage headers only`,
+        );
       } else {
         deadLetterCodes.add(expected.code);
         assert.equal(m.topic, DLQ, `${what} goes to the dead-letter topic`);
         assert.deepEqual(m.value, record.value, `${what} keeps the original value`);
         assert.equal(m.timestamp, record.timestamp, `${what} keeps the original timestamp`);
         assert.equal(header(m, 'trace-id'), `trace-${what.replace(':', '-')}`, `${what} keeps the original headers`);
+        assert.equal(header(m, Header.modelName), signature.name, `${what} names the model`);
         assert.equal(header(m, Header.errorStage), expected.stage, `${what} stage`);
         assert.equal(header(m, Header.errorCode), expected.code, `${what} code`);
         assert.ok(header(m, Header.errorMessage).length > 0, `${what} message`);
