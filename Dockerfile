@@ -13,5 +13,6 @@ COPY tsconfig.json ./
 ENV ADMIN_HOST=0.0.0.0 ADMIN_PORT=9464 LOG_FORMAT=json
 EXPOSE 9464
 USER node
-ENTRYPOINT ["node", "bin/streamserve.js"]
+# bin/streamserve.js runs as a program so its shebang sets the V8 flags streamserve ships with.
+ENTRYPOINT ["bin/streamserve.js"]
 CMD ["run"]

@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from './util.js';
+import { shippedNodeFlags } from '../src/cli/nodeFlags.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
 const live = new Set<BenchChild>();
@@ -24,7 +25,10 @@ export interface ChildOptions {
   /** stderr of the child (its logs) is appended here. */
   logFile: string;
   env?: NodeJS.ProcessEnv;
-  /** Extra node flags (e.g. --max-old-space-size=…). */
+  /**
+   * Node flags (e.g. --max-old-space-size=…). When absent, a `serve` child (streamserve) gets the flags streamserve
+   * ships with (bin/streamserve.js) and other children none.
+   */
   nodeFlags?: string[] | undefined;
 }
 
@@ -47,7 +51,7 @@ export class BenchChild {
     this.name = options.name;
     mkdirSync(dirname(options.logFile), { recursive: true });
     this.#log = createWriteStream(options.logFile, { flags: 'a' });
-    const nodeArgs = ['--import', 'tsx', ...(options.nodeFlags ?? [])];
+    const nodeArgs = ['--import', 'tsx', ...(options.nodeFlags ?? (options.role === 'serve' ? shippedNodeFlags() : []))];
     if (options.cpuProfDir) {
       mkdirSync(options.cpuProfDir, { recursive: true });
       nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);

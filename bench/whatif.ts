@@ -3,7 +3,8 @@
  * backlog under variants, alternating, on a broker of its own — to try a
  * suggested fix for peak RSS or throughput before changing anything. Prints rate, RSS at rest, peak RSS and the
  * largest main-thread heap for each drain. A variant's words are node flags (`--max-old-space-size=128`) or
- * streamserve settings by flag name (`max-inflight-records=5000`). Default variants: the defaults, and V8's heap capped.
+ * streamserve settings by flag name (`max-inflight=5000`); without node flags a variant runs with the flags streamserve
+ * ships with (bin/streamserve.js), `--no-flags` runs with V8's defaults. Default variants: shipped, and V8 defaults.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,12 +26,14 @@ const { values } = parseArgs({
   options: { records: { type: 'string', default: '300000' }, reps: { type: 'string', default: '3' }, variant: { type: 'string', multiple: true } },
   strict: true,
 });
-const variants = (values.variant?.length ? values.variant : ['default=', 'heap capped=--max-old-space-size=128 --max-semi-space-size=4']).map((v) => {
+const variants = (values.variant?.length ? values.variant : ['shipped=', 'V8 defaults=--no-flags']).map((v) => {
   const at = v.indexOf('=');
   const flags = v.slice(at + 1).trim();
   const words = flags === '' ? [] : flags.split(/\s+/);
   const settings = Object.fromEntries(words.filter((w) => !w.startsWith('--')).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
-  return { name: v.slice(0, at), flags: words.filter((w) => w.startsWith('--')), settings, words };
+  // No node flags: the flags streamserve ships with (bin/streamserve.js); `--no-flags`: none at all.
+  const nodeFlags = words.filter((w) => w.startsWith('--') && w !== '--no-flags');
+  return { name: v.slice(0, at), flags: nodeFlags.length > 0 || words.includes('--no-flags') ? nodeFlags : undefined, settings, words };
 });
 const records = Number(values.records);
 const reps = Number(values.reps);

@@ -11,6 +11,7 @@ import { freePort, startCli, type CliProcess } from '../../integration/support/p
 import { getJson, type TestTopics } from '../../integration/support/app.js';
 import { withTimeout } from '../../support/kafka.js';
 import type { Guarantee } from './tally.js';
+import { shippedNodeFlags } from '../../../src/cli/nodeFlags.js';
 import { poll } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -166,9 +167,9 @@ export class Fleet {
   }
 }
 
-/** Runs a TypeScript file with node + tsx as its own process, like startCli does for the binary. */
+/** Runs a TypeScript file with node + tsx as its own process, with the shipped node flags, like startCli. */
 function startNode(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...shippedNodeFlags(), '--import', 'tsx', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { BIN, shippedNodeFlags } from '../../../src/cli/nodeFlags.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/streamserve.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface CliProcess {
@@ -13,9 +13,12 @@ export interface CliProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs `streamserve <args>` as its own process (the way an operator runs it), env on top of a minimal one. */
+/**
+ * Runs `streamserve <args>` as its own process, the way an operator runs it (the shipped node flags included),
+ * env on top of a minimal one.
+ */
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [...shippedNodeFlags(), BIN, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
