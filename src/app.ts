@@ -200,6 +200,7 @@ export class App implements AdminSource {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       maxBytesPerPartition: config.maxBytesPerPartition,
       fetchMaxWaitMs: config.fetchMaxWaitMs,
+      commitIntervalMs: config.commitIntervalMs,
       logger: this.#log,
       onFatal: (err) => this.#fail(err),
       ...(this.#txSink ? this.#partitionClaims(kafka, this.#txSink) : {}),

@@ -97,6 +97,12 @@ export const settings = {
     schema: int(1, 30000).default(100),
     doc: 'Longest a fetch waits for data; also how long fetching idles while every partition is paused.',
   }),
+  commitIntervalMs: setting({
+    env: 'COMMIT_INTERVAL_MS',
+    flag: 'commit-interval-ms',
+    schema: int(0, 60000).default(200),
+    doc: 'At-least-once: shortest time between offset commits (a crash repeats about this much work).',
+  }),
   sessionTimeoutMs: setting({ env: 'SESSION_TIMEOUT_MS', flag: 'session-timeout-ms', schema: int(6000).default(30000), doc: 'Consumer group session timeout.' }),
   heartbeatIntervalMs: setting({ env: 'HEARTBEAT_INTERVAL_MS', flag: 'heartbeat-interval-ms', schema: int(100).default(3000), doc: 'Consumer heartbeat interval.' }),
   shutdownTimeoutMs: setting({ env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: int(100).default(30000), doc: 'Deadline for a graceful stop.' }),

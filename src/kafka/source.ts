@@ -16,6 +16,8 @@ export interface SourceOptions {
   maxBytesPerPartition: number;
   /** kafkajs sleeps this long when every partition is paused, so it bounds the stall after a resume. */
   fetchMaxWaitMs: number;
+  /** At-least-once: the shortest time between two offset commits (a crash repeats at most about this much work). */
+  commitIntervalMs: number;
   logger: Logger;
   /** Called when the consumer crashed and will not restart by itself: the process should stop. */
   onFatal: (err: Error) => void;
@@ -64,6 +66,8 @@ export class KafkaSource {
   #commitRunning: Promise<void> | null = null;
   #commitAgain = false;
   #commitRetry: NodeJS.Timeout | null = null;
+  #commitTimer: NodeJS.Timeout | null = null;
+  #lastCommitAt = 0;
   #refresh: NodeJS.Timeout | null = null;
   #fetchStopped = false;
   #claims = new Map<string, Promise<string | null>>();
@@ -235,12 +239,25 @@ export class KafkaSource {
     return this.#paused;
   }
 
-  /** Commits what the pipeline has acknowledged. Coalesces: at most one commit in flight. */
+  /**
+   * Commits what the pipeline has acknowledged. Coalesces: at most one commit in flight, and commits start at
+   * most once per COMMIT_INTERVAL_MS (a request now and then asks for one at the end of the interval).
+   */
   requestCommit(): void {
     if (this.#commitRunning) {
       this.#commitAgain = true;
       return;
     }
+    if (this.#commitTimer || this.#closing) return;
+    const wait = this.#lastCommitAt + this.#o.commitIntervalMs - Date.now();
+    if (wait > 0) {
+      this.#commitTimer = setTimeout(() => {
+        this.#commitTimer = null;
+        this.requestCommit();
+      }, wait);
+      return;
+    }
+    this.#lastCommitAt = Date.now();
     this.#commitRunning = this.#commit().finally(() => {
       this.#commitRunning = null;
       if (this.#commitAgain) {
@@ -250,8 +267,10 @@ export class KafkaSource {
     });
   }
 
-  /** Waits for the running commit, then commits once more. Used on shutdown after the pipeline drained. */
+  /** Waits for the running commit, then commits once more, now. Used on shutdown after the pipeline drained. */
   async flushCommits(): Promise<void> {
+    if (this.#commitTimer) clearTimeout(this.#commitTimer);
+    this.#commitTimer = null;
     if (this.#commitRunning) await this.#commitRunning;
     await this.#commit();
   }
@@ -333,6 +352,7 @@ export class KafkaSource {
     this.#closing ??= (async () => {
       this.stopFetching();
       if (this.#commitRetry) clearTimeout(this.#commitRetry);
+      if (this.#commitTimer) clearTimeout(this.#commitTimer);
       this.#joined = false;
       await this.#consumer.disconnect();
       await this.#admin.disconnect();
