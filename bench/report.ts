@@ -10,6 +10,7 @@ import { plotSvg, type PlotPoint } from './plot.js';
 import type { ThreadProfile } from './profile.js';
 import type { BrokerCeiling, DrainRun, LoadPoint, ModelRun, PinRun } from './sections.js';
 import { summarize, type LatencySummary, type Summary } from './stats.js';
+import { shippedNodeFlags } from '../src/cli/nodeFlags.js';
 
 type Rep<T> = { rep: number } & T;
 
@@ -342,7 +343,7 @@ export function writeReport(p: {
   const after = meta.machine.otherWorkAfter.filter(notOurs);
   const shared = before.length + after.length > 0 || (load?.median ?? 0) > meta.machine.cpus;
   const machine = [
-    `${meta.machine.cpus} × ${meta.machine.cpuModel}, ${meta.machine.memoryGB} GB; Node.js ${meta.machine.node}; Apache Kafka ${meta.machine.kafka} (single node, KRaft, own broker on a free port); ${meta.inputs.partitions} partitions.`,
+    `${meta.machine.cpus} × ${meta.machine.cpuModel}, ${meta.machine.memoryGB} GB; Node.js ${meta.machine.node}; Apache Kafka ${meta.machine.kafka} (single node, KRaft, own broker on a free port); ${meta.inputs.partitions} partitions. streamserve runs with the node flags it ships with (\`${shippedNodeFlags().join(' ')}\`, bin/streamserve.js); the other sections with node's defaults.`,
     `Load before: \`${meta.machine.loadBefore}\`; after: \`${meta.machine.loadAfter}\`; 1-minute load during the run: median ${fmt(load?.median, 2)}, max ${fmt(load?.max, 2)}.`,
     shared
       ? `**The machine was shared with other work during this run** (other engineers' tests), so absolute figures are noisy and lower than on an idle machine; the ratios in the targets come from interleaved repetitions and are the more robust figures. Busiest other processes at the start: ${before.map((x) => `\`${x}\``).join('; ') || 'none'}; at the end: ${after.map((x) => `\`${x}\``).join('; ') || 'none'}.`

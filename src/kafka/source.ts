@@ -5,6 +5,18 @@ import type { InputRecord } from '../pipeline/record.js';
 import { tpKey } from '../pipeline/record.js';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 
+const FIRST_RESTART_DELAY_MS = 1000;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+/** Errors no retry can fix (credentials, permissions): the consumer is not restarted after them. */
+function isPermanent(error: Error): boolean {
+  for (let e: unknown = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    const type = (e as { type?: unknown }).type;
+    if (/SASL|Authentication/i.test(e.name) || (typeof type === 'string' && /AUTHORIZATION_FAILED|SASL_AUTHENTICATION_FAILED/.test(type))) return true;
+  }
+  return false;
+}
+
 export interface SourceOptions {
   kafka: Kafka;
   pipeline: Pipeline;
@@ -67,6 +79,10 @@ export class KafkaSource {
   #commitAgain = false;
   #commitRetry: NodeJS.Timeout | null = null;
   #commitTimer: NodeJS.Timeout | null = null;
+  /** kafkajs has a running consumer group (pause/resume would throw without one). */
+  #consumerUp = false;
+  #restartTimer: NodeJS.Timeout | null = null;
+  #restartDelayMs = FIRST_RESTART_DELAY_MS;
   #lastCommitAt = 0;
   #refresh: NodeJS.Timeout | null = null;
   #fetchStopped = false;
@@ -89,16 +105,36 @@ export class KafkaSource {
     });
     this.#admin = options.kafka.admin();
     const { events } = this.#consumer;
-    this.#consumer.on(events.GROUP_JOIN, (e) => this.#onJoin(e.payload.memberAssignment));
+    this.#consumer.on(events.GROUP_JOIN, (e) => {
+      // A consumer kafkajs (re)started has a fresh pause state: apply ours.
+      this.#consumerUp = true;
+      this.#restartDelayMs = FIRST_RESTART_DELAY_MS;
+      this.#applyPauses();
+      this.#onJoin(e.payload.memberAssignment);
+    });
     this.#consumer.on(events.REBALANCING, () => {
       this.#joined = false;
       this.#log.info('rebalancing');
     });
     this.#consumer.on(events.CRASH, (e) => {
+      // kafkajs has disconnected the consumer; it starts it again itself only when `restart` is true.
       this.#joined = false;
+      this.#consumerUp = false;
       const { error, restart } = e.payload;
-      this.#log.error({ err: error, restart }, 'consumer crashed');
-      if (!restart) this.#o.onFatal(error);
+      if (restart || this.#closing) {
+        this.#log.error({ err: error, restart }, 'consumer crashed');
+        return;
+      }
+      if (isPermanent(error)) {
+        this.#log.error({ err: error, restart }, 'consumer crashed; cannot recover');
+        this.#o.onFatal(error);
+        return;
+      }
+      // E.g. no group coordinator while the broker is down: kafkajs gives up, we keep trying (not ready meanwhile).
+      const delay = this.#restartDelayMs;
+      this.#restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, delay * 2);
+      this.#log.error({ err: error, restartInMs: delay }, 'consumer crashed; restarting it');
+      this.#restartTimer = setTimeout(() => void this.#restart(), delay);
     });
     // Batches that hold only control records or aborted messages never reach eachBatch; their offsets
     // still have to become committable or the committed position would stall behind them.
@@ -126,14 +162,36 @@ export class KafkaSource {
     } catch (cause) {
       throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot consume ${this.#o.topic}: ${messageOf(cause)}`, { cause });
     }
+    await this.#run();
+    this.#refresh = setInterval(() => void this.#refreshWatermarks(), 5000);
+    this.#refresh.unref();
+  }
+
+  /** Resolves once joined, or once a failed join has been reported as a crash. */
+  async #run(): Promise<void> {
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.#eachBatch(payload),
     });
-    this.#refresh = setInterval(() => void this.#refreshWatermarks(), 5000);
-    this.#refresh.unref();
+  }
+
+  /** Starts the consumer again after a crash kafkajs does not recover from (a failure is a crash again). */
+  async #restart(): Promise<void> {
+    this.#restartTimer = null;
+    if (this.#closing) return;
+    try {
+      await this.#consumer.connect();
+      await this.#consumer.subscribe({ topics: [this.#o.topic], fromBeginning: this.#o.fromBeginning });
+      await this.#run();
+    } catch (err) {
+      const delay = this.#restartDelayMs;
+      this.#restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, delay * 2);
+      this.#log.warn({ err, restartInMs: delay }, 'restarting the consumer failed; retrying');
+      await this.#consumer.disconnect().catch(() => {});
+      if (!this.#closing) this.#restartTimer = setTimeout(() => void this.#restart(), delay);
+    }
   }
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -191,7 +249,7 @@ export class KafkaSource {
     this.#ended.add(partition);
     this.#log.info({ topic: this.#o.topic, partition }, 'partition reached its end offset');
     // kafkajs: pausing single partitions clears a whole-topic pause, so while one is on it covers this partition.
-    if (!this.#paused && !this.#fetchStopped) this.#consumer.pause([{ topic: this.#o.topic, partitions: [partition] }]);
+    if (this.#consumerUp && !this.#paused && !this.#fetchStopped) this.#consumer.pause([{ topic: this.#o.topic, partitions: [partition] }]);
   }
 
   #claim(topic: string, partition: number): Promise<string | null> {
@@ -215,13 +273,7 @@ export class KafkaSource {
     if (paused === this.#paused) return;
     this.#paused = paused;
     this.#log.info({ inflight: this.#o.pipeline.inflight }, paused ? 'paused input (backpressure)' : 'resumed input');
-    if (this.#fetchStopped) return;
-    const topics = [{ topic: this.#o.topic }];
-    if (paused) this.#consumer.pause(topics);
-    else {
-      this.#consumer.resume(topics);
-      if (this.#ended.size > 0) this.#consumer.pause([{ topic: this.#o.topic, partitions: [...this.#ended] }]);
-    }
+    if (!this.#fetchStopped) this.#applyPauses();
   }
 
   /**
@@ -232,7 +284,18 @@ export class KafkaSource {
     if (this.#fetchStopped) return;
     this.#fetchStopped = true;
     if (this.#refresh) clearInterval(this.#refresh);
-    this.#consumer.pause([{ topic: this.#o.topic }]);
+    this.#applyPauses();
+  }
+
+  /** Tells kafkajs what to fetch: nothing while paused or stopped, else all but the partitions that reached their end. */
+  #applyPauses(): void {
+    if (!this.#consumerUp) return; // applied when the consumer (re)joins
+    const topics = [{ topic: this.#o.topic }];
+    if (this.#paused || this.#fetchStopped) this.#consumer.pause(topics);
+    else {
+      this.#consumer.resume(topics);
+      if (this.#ended.size > 0) this.#consumer.pause([{ topic: this.#o.topic, partitions: [...this.#ended] }]);
+    }
   }
 
   get paused(): boolean {
@@ -353,6 +416,7 @@ export class KafkaSource {
       this.stopFetching();
       if (this.#commitRetry) clearTimeout(this.#commitRetry);
       if (this.#commitTimer) clearTimeout(this.#commitTimer);
+      if (this.#restartTimer) clearTimeout(this.#restartTimer);
       this.#joined = false;
       await this.#consumer.disconnect();
       await this.#admin.disconnect();

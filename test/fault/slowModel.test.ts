@@ -56,7 +56,14 @@ const VARIANTS: Variant[] = [
     name: 'computes up to ~2 s per call in the model thread',
     setup: () => ({
       count: heavy.batchSize * 5,
-      env: { MODEL_DIR: heavy.dir, MAX_BATCH_SIZE: String(heavy.batchSize), SESSION_TIMEOUT_MS: '6000', HEARTBEAT_INTERVAL_MS: '1000' },
+      // Room in flight for whole batches behind the running call: the scenario needs calls of the full size.
+      env: {
+        MODEL_DIR: heavy.dir,
+        MAX_BATCH_SIZE: String(heavy.batchSize),
+        MAX_INFLIGHT_RECORDS: String(heavy.batchSize * 3),
+        SESSION_TIMEOUT_MS: '6000',
+        HEARTBEAT_INTERVAL_MS: '1000',
+      },
       serve: false,
     }),
   },
@@ -67,6 +74,7 @@ const VARIANTS: Variant[] = [
       env: {
         MODEL_DIR: heavy.dir,
         MAX_BATCH_SIZE: String(heavy.batchSize),
+        MAX_INFLIGHT_RECORDS: String(heavy.batchSize * 3),
         INFERENCE_THREAD: 'main',
         SESSION_TIMEOUT_MS: '6000',
         HEARTBEAT_INTERVAL_MS: '500',
