@@ -13,7 +13,7 @@ import { fanOut } from './pipeline/observer.js';
 import { createKafka } from './kafka/client.js';
 import { KafkaSink } from './kafka/sink.js';
 import { KafkaTransactionalSink } from './kafka/transactionalSink.js';
-import { missingTopics } from './kafka/topics.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytes, missingTopics } from './kafka/topics.js';
 import { KafkaSource, type PartitionStatus } from './kafka/source.js';
 import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
 import { Metrics } from './admin/metrics.js';
@@ -146,6 +146,7 @@ export class App implements AdminSource {
 
     const kafka = createKafka({ ...config, brokers: config.brokers! }, this.#log);
     await this.#checkTopics(kafka);
+    const limits = await this.#messageLimits(kafka);
     const exactlyOnce = config.guarantee === 'exactly-once';
     if (exactlyOnce) {
       this.#txSink = new KafkaTransactionalSink({
@@ -175,6 +176,7 @@ export class App implements AdminSource {
         deadLetterTopic: config.dlqTopic,
         signature,
         backend: this.#model.backend,
+        maxMessageBytes: limits,
         ...(this.#replay ? { extraHeaders: this.#replay.extraHeaders, deriveNullKeys: true } : {}),
       },
       maxBatchSize: config.maxBatchSize,
@@ -225,6 +227,18 @@ export class App implements AdminSource {
         ErrorCodes.TOPIC_NOT_FOUND,
         `topic(s) ${missing.join(', ')} do not exist; create them with \`streamserve topics --partitions N\``,
       );
+    }
+  }
+
+  /** The output and dead-letter topics' max.message.bytes (Kafka's default, with a warning, if unreadable). */
+  async #messageLimits(kafka: ReturnType<typeof createKafka>): Promise<{ output: number; deadLetter: number }> {
+    const { outputTopic, dlqTopic } = this.#config;
+    try {
+      const limits = await maxMessageBytes(kafka, [outputTopic, dlqTopic]);
+      return { output: limits.get(outputTopic) ?? DEFAULT_MAX_MESSAGE_BYTES, deadLetter: limits.get(dlqTopic) ?? DEFAULT_MAX_MESSAGE_BYTES };
+    } catch (err) {
+      this.#log.warn({ err, assumed: DEFAULT_MAX_MESSAGE_BYTES }, "cannot read the topics' max.message.bytes; assuming Kafka's default");
+      return { output: DEFAULT_MAX_MESSAGE_BYTES, deadLetter: DEFAULT_MAX_MESSAGE_BYTES };
     }
   }
 

@@ -17,6 +17,7 @@ export const ErrorCodes = {
   BAD_MODEL_OUTPUT: 'BAD_MODEL_OUTPUT',
   // encode stage
   ENCODE_FAILED: 'ENCODE_FAILED',
+  OUTCOME_TOO_LARGE: 'OUTCOME_TOO_LARGE',
   // startup and operation (never dead letters)
   CONFIG_INVALID: 'CONFIG_INVALID',
   MODEL_LOAD_FAILED: 'MODEL_LOAD_FAILED',

@@ -1,5 +1,6 @@
 import type { Message, TopicMessages } from 'kafkajs';
 import type { OutboundMessage } from '../pipeline/record.js';
+import { messageBytes } from '../pipeline/size.js';
 
 /**
  * Bytes of produce request one call may carry. kafkajs sends each partition's messages of a call as one record
@@ -7,23 +8,6 @@ import type { OutboundMessage } from '../pipeline/record.js';
  * cannot fix. Half of that leaves room for record overhead and for brokers configured lower.
  */
 export const MAX_REQUEST_BYTES = 512 * 1024;
-
-/** Per-record overhead in a record batch (varint lengths, attributes, deltas), generously rounded. */
-const RECORD_OVERHEAD = 32;
-
-function headerBytes(headers: OutboundMessage['headers']): number {
-  let n = 0;
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v]) n += k.length + (typeof one === 'string' ? Buffer.byteLength(one) : one.length) + 4;
-  }
-  return n;
-}
-
-/** The bytes one message adds to a produce request, estimated from above. */
-export function messageBytes(m: OutboundMessage): number {
-  return RECORD_OVERHEAD + (m.key?.length ?? 0) + (m.value?.length ?? 0) + headerBytes(m.headers);
-}
 
 /**
  * Splits messages, in order, into produce calls of at most `maxBytes` each (a single larger message travels

@@ -1,4 +1,7 @@
-import type { Kafka } from 'kafkajs';
+import kafkajs, { type Kafka } from 'kafkajs';
+
+// Not among the names Node can import from kafkajs (CommonJS) directly.
+const { ConfigResourceTypes } = kafkajs;
 
 export interface TopicSpec {
   topic: string;
@@ -35,6 +38,32 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
       })),
     });
     return missing.map((s) => s.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Kafka's default `message.max.bytes`, used for a topic whose own limit cannot be read. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+/**
+ * Each topic's `max.message.bytes` (the largest record batch the broker accepts on it), as the broker reports it
+ * (the topic's override or the broker's default).
+ */
+export async function maxMessageBytes(kafka: Kafka, topics: readonly string[]): Promise<Map<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+    });
+    const limits = new Map<string, number>();
+    for (const r of resources) {
+      const value = Number(r.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+      limits.set(r.resourceName, Number.isFinite(value) && value > 0 ? value : DEFAULT_MAX_MESSAGE_BYTES);
+    }
+    return limits;
   } finally {
     await admin.disconnect();
   }

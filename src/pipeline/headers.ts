@@ -14,4 +14,6 @@ export const Header = {
   errorStage: 'streamserve.error.stage',
   errorCode: 'streamserve.error.code',
   errorMessage: 'streamserve.error.message',
+  /** On a dead letter too large for its topic: what of the input it leaves out (`value`, `value,headers`, …). */
+  errorDropped: 'streamserve.error.dropped',
 } as const;

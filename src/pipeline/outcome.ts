@@ -2,6 +2,7 @@ import type { Signature } from '../model/signature.js';
 import type { RecordError } from '../errors.js';
 import { Header } from './headers.js';
 import type { Headers, InputRecord, OutboundMessage } from './record.js';
+import { fitsAlone } from './size.js';
 
 /** Where outcomes go and what they are stamped with; fixed for the life of a pipeline. */
 export interface OutcomeTarget {
@@ -16,6 +17,8 @@ export interface OutcomeTarget {
    * compaction and dedupe downstream work). Dead letters always keep the input's key, unchanged.
    */
   deriveNullKeys?: boolean;
+  /** The output and dead-letter topics' max.message.bytes; outcomes are made to fit. No limit when absent. */
+  maxMessageBytes?: { output: number; deadLetter: number };
 }
 
 /**
@@ -38,24 +41,42 @@ export function predictionMessage(target: OutcomeTarget, record: InputRecord, va
   return { topic: target.outputTopic, key, value, headers: lineage(target, record) };
 }
 
+/** Whether a prediction fits its topic's max.message.bytes (if not, the input is dead-lettered instead). */
+export function predictionFits(target: OutcomeTarget, message: OutboundMessage): boolean {
+  const limit = target.maxMessageBytes?.output;
+  if (limit === undefined) return true;
+  // Fast path for the usual small prediction: the lineage headers take well under this much room.
+  if ((message.key?.length ?? 0) + (message.value?.length ?? 0) + LINEAGE_ROOM <= limit) return true;
+  return fitsAlone(message, limit);
+}
+
+const LINEAGE_ROOM = 16 * 1024;
+
 /**
  * The original key, value, headers and timestamp, unchanged, plus headers naming the failure
- * (after Kafka Connect's `__connect.errors.*`).
+ * (after Kafka Connect's `__connect.errors.*`). One too large for the dead-letter topic leaves out, in turn, the
+ * input's value, its headers and its key, naming what it left out: the failure is reported whatever the input's size.
  */
 export function deadLetterMessage(target: OutcomeTarget, record: InputRecord, error: RecordError): OutboundMessage {
-  const headers: Headers = {
-    ...record.headers,
+  const ours: Headers = {
     ...lineage(target, record),
     [Header.modelName]: target.signature.name, // a dead letter's value is the input: name the model here
     [Header.errorStage]: error.stage,
     [Header.errorCode]: error.code,
     [Header.errorMessage]: error.message.slice(0, 1000),
   };
-  return {
+  const full: OutboundMessage = {
     topic: target.deadLetterTopic,
     key: record.key,
     value: record.value,
-    headers,
+    headers: { ...record.headers, ...ours },
     timestamp: record.timestamp,
   };
+  const limit = target.maxMessageBytes?.deadLetter;
+  if (limit === undefined || fitsAlone(full, limit)) return full;
+  const withoutValue = { ...full, value: null, headers: { ...record.headers, ...ours, [Header.errorDropped]: 'value' } };
+  if (fitsAlone(withoutValue, limit)) return withoutValue;
+  const withoutHeaders = { ...withoutValue, headers: { ...ours, [Header.errorDropped]: 'value,headers' } };
+  if (fitsAlone(withoutHeaders, limit)) return withoutHeaders;
+  return { ...withoutHeaders, key: null, headers: { ...ours, [Header.errorDropped]: 'value,headers,key' } };
 }

@@ -8,7 +8,7 @@ import { featurize, type Features } from './featurize.js';
 import { scoreRows } from './infer.js';
 import { OffsetTracker } from './offsetTracker.js';
 import { noopObserver, type PipelineObserver } from './observer.js';
-import { deadLetterMessage, predictionMessage, type OutcomeTarget } from './outcome.js';
+import { deadLetterMessage, predictionFits, predictionMessage, type OutcomeTarget } from './outcome.js';
 import type { InputRecord, OutboundMessage } from './record.js';
 import type { PartitionCommit, Sink, TransactionalSink } from './sink.js';
 import { tpKey } from './record.js';
@@ -245,7 +245,12 @@ export class Pipeline {
       }
       try {
         const value = encoder.encode({ id: entry.features.id, eventTime: entry.features.eventTime, scoredAt: now, outputs: result });
-        messages[i] = predictionMessage(target, entry.record, value);
+        const message = predictionMessage(target, entry.record, value);
+        if (!predictionFits(target, message)) {
+          const limit = target.maxMessageBytes!.output;
+          throw new RecordError('encode', ErrorCodes.OUTCOME_TOO_LARGE, `the prediction (${value.length} bytes) would exceed ${target.outputTopic}'s max.message.bytes (${limit})`);
+        }
+        messages[i] = message;
         this.#observer.prediction(1);
       } catch (err) {
         const error = err instanceof RecordError ? err : new RecordError('encode', ErrorCodes.ENCODE_FAILED, messageOf(err));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { messageBytes, produceRequests } from '../../../src/kafka/requests.js';
+import { produceRequests } from '../../../src/kafka/requests.js';
+import { messageBytes } from '../../../src/pipeline/size.js';
 import type { OutboundMessage } from '../../../src/pipeline/record.js';
 
 const msg = (topic: string, i: number, valueBytes = 300): OutboundMessage => ({

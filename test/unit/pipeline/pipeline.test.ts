@@ -412,6 +412,23 @@ describe('Pipeline', () => {
     assert.deepEqual(committable(pipeline), { 0: '20' });
   });
 
+  test('a prediction too large for the output topic becomes an OUTCOME_TOO_LARGE dead letter; the stream goes on', within, async (t) => {
+    const inputs = goodInputs(0, 0, 6);
+    const sink = new StubSink();
+    const limits = { output: 200, deadLetter: 1_048_588 }; // no prediction (≈ 110-byte value + lineage) fits 200 bytes
+    const { pipeline } = makePipeline(t, { sink, target: { outputTopic: OUTPUT, deadLetterTopic: DLQ, signature, backend: 'cpu', maxMessageBytes: limits } });
+    pipeline.push(inputs.map((x) => x.record));
+    await pipeline.drain();
+    assert.equal(sink.accepted.length, 6);
+    for (const m of sink.accepted) {
+      assert.equal(m.topic, DLQ);
+      assert.equal(header(m, Header.errorCode), ErrorCodes.OUTCOME_TOO_LARGE);
+      assert.equal(header(m, Header.errorStage), 'encode');
+      assert.match(header(m, Header.errorMessage), /predictions's max\.message\.bytes \(200\)/);
+    }
+    assert.deepEqual(committable(pipeline), { 0: '6' });
+  });
+
   test('drain() resolves only after everything is acknowledged', within, async (t) => {
     const byPartition = [goodInputs(0, 0, 6), mixedInputs(1, 0, 6), goodInputs(2, 0, 6)];
     const sink = new StubSink();
