@@ -29,7 +29,7 @@ import type { BackendName } from '../src/model/model.js';
 import { memoryMB, withTimeout } from './util.js';
 
 /** streamserve's defaults (src/config/settings.ts), so the baselines fetch the way it does. */
-export const FETCH = { maxBytesPerPartition: 262_144, maxWaitTimeInMs: 100 } as const;
+export const FETCH = { maxBytesPerPartition: 262_144, maxWaitTimeInMs: 10, minBytes: 16_384 } as const;
 const MAX_INFLIGHT = 5_000; // MAX_INFLIGHT_RECORDS default
 const MODEL_DIR = 'weights/borehole';
 

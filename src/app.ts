@@ -202,6 +202,7 @@ export class App implements AdminSource {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       maxBytesPerPartition: config.maxBytesPerPartition,
       fetchMaxWaitMs: config.fetchMaxWaitMs,
+      fetchMinBytes: config.fetchMinBytes,
       commitIntervalMs: config.commitIntervalMs,
       logger: this.#log,
       onFatal: (err) => this.#fail(err),

@@ -91,11 +91,17 @@ export const settings = {
   maxBatchDelayMs: setting({ env: 'MAX_BATCH_DELAY_MS', flag: 'max-batch-delay-ms', schema: int(0, 60000).default(5), doc: 'Longest a row waits for its batch to fill.' }),
   maxInflightRecords: setting({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight', schema: int(1).default(5000), doc: 'Records held unacknowledged before the input is paused (resumed at half).' }),
   maxBytesPerPartition: setting({ env: 'MAX_BYTES_PER_PARTITION', flag: 'max-bytes-per-partition', schema: int(1024).default(262144), doc: 'Fetch size per partition; bounds what one fetch adds in flight.' }),
+  fetchMinBytes: setting({
+    env: 'FETCH_MIN_BYTES',
+    flag: 'fetch-min-bytes',
+    schema: int(1).default(16384),
+    doc: 'A fetch returns once this much input is there or FETCH_MAX_WAIT_MS passed: fewer, fuller fetches under load.',
+  }),
   fetchMaxWaitMs: setting({
     env: 'FETCH_MAX_WAIT_MS',
     flag: 'fetch-max-wait-ms',
-    schema: int(1, 30000).default(100),
-    doc: 'Longest a fetch waits for data; also how long fetching idles while every partition is paused.',
+    schema: int(1, 30000).default(10),
+    doc: 'Longest a fetch waits for FETCH_MIN_BYTES; also how long fetching idles while every partition is paused.',
   }),
   commitIntervalMs: setting({
     env: 'COMMIT_INTERVAL_MS',

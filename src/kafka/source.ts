@@ -28,6 +28,7 @@ export interface SourceOptions {
   maxBytesPerPartition: number;
   /** kafkajs sleeps this long when every partition is paused, so it bounds the stall after a resume. */
   fetchMaxWaitMs: number;
+  fetchMinBytes: number;
   /** At-least-once: the shortest time between two offset commits (a crash repeats at most about this much work). */
   commitIntervalMs: number;
   logger: Logger;
@@ -100,6 +101,7 @@ export class KafkaSource {
       heartbeatInterval: options.heartbeatIntervalMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
       maxWaitTimeInMs: options.fetchMaxWaitMs,
+      minBytes: options.fetchMinBytes,
       allowAutoTopicCreation: false,
       retry: { retries: 10 },
     });
