@@ -323,7 +323,7 @@ async function main(): Promise<void> {
       loadAfter,
       load1mSamples: summarize(loadSamples),
       otherWorkBefore: othersBefore,
-      otherWorkAfter: otherWork(ownProcesses()),
+      otherWorkAfter: otherWork(new Set([...ownProcesses(), ...[broker?.pid()].filter((p): p is number => typeof p === 'number')])),
     },
     inputs: { backlog: plan.backlog, meanValueBytes: loaded.meanBytes, partitions: plan.partitions, preloadSeconds: loaded.seconds },
     backends,
