@@ -133,10 +133,7 @@ export class KafkaSource {
         return;
       }
       // E.g. no group coordinator while the broker is down: kafkajs gives up, we keep trying (not ready meanwhile).
-      const delay = this.#restartDelayMs;
-      this.#restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, delay * 2);
-      this.#log.error({ err: error, restartInMs: delay }, 'consumer crashed; restarting it');
-      this.#restartTimer = setTimeout(() => void this.#restart(), delay);
+      this.#log.error({ err: error, restartInMs: this.#scheduleRestart() }, 'consumer crashed; restarting it');
     });
     // Batches that hold only control records or aborted messages never reach eachBatch; their offsets
     // still have to become committable or the committed position would stall behind them.
@@ -188,12 +185,17 @@ export class KafkaSource {
       await this.#consumer.subscribe({ topics: [this.#o.topic], fromBeginning: this.#o.fromBeginning });
       await this.#run();
     } catch (err) {
-      const delay = this.#restartDelayMs;
-      this.#restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, delay * 2);
-      this.#log.warn({ err, restartInMs: delay }, 'restarting the consumer failed; retrying');
       await this.#consumer.disconnect().catch(() => {});
-      if (!this.#closing) this.#restartTimer = setTimeout(() => void this.#restart(), delay);
+      if (!this.#closing) this.#log.warn({ err, restartInMs: this.#scheduleRestart() }, 'restarting the consumer failed; retrying');
     }
+  }
+
+  /** Restarts the consumer after the current backoff, which doubles (up to 30 s) until a join; returns the wait. */
+  #scheduleRestart(): number {
+    const delay = this.#restartDelayMs;
+    this.#restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, delay * 2);
+    this.#restartTimer = setTimeout(() => void this.#restart(), delay);
+    return delay;
   }
 
   async #eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {

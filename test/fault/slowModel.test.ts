@@ -56,14 +56,7 @@ const VARIANTS: Variant[] = [
     name: 'computes up to ~2 s per call in the model thread',
     setup: () => ({
       count: heavy.batchSize * 5,
-      // Room in flight for whole batches behind the running call: the scenario needs calls of the full size.
-      env: {
-        MODEL_DIR: heavy.dir,
-        MAX_BATCH_SIZE: String(heavy.batchSize),
-        MAX_INFLIGHT_RECORDS: String(heavy.batchSize * 3),
-        SESSION_TIMEOUT_MS: '6000',
-        HEARTBEAT_INTERVAL_MS: '1000',
-      },
+      env: heavyEnv({ HEARTBEAT_INTERVAL_MS: '1000' }),
       serve: false,
     }),
   },
@@ -71,18 +64,25 @@ const VARIANTS: Variant[] = [
     name: 'computes up to ~2 s per call on the main thread',
     setup: () => ({
       count: heavy.batchSize * 5,
-      env: {
-        MODEL_DIR: heavy.dir,
-        MAX_BATCH_SIZE: String(heavy.batchSize),
-        MAX_INFLIGHT_RECORDS: String(heavy.batchSize * 3),
-        INFERENCE_THREAD: 'main',
-        SESSION_TIMEOUT_MS: '6000',
-        HEARTBEAT_INTERVAL_MS: '500',
-      },
+      env: heavyEnv({ INFERENCE_THREAD: 'main', HEARTBEAT_INTERVAL_MS: '500' }),
       serve: false,
     }),
   },
 ];
+
+/**
+ * The heavy model's instance settings. Room in flight for whole batches behind the running call: the scenario
+ * needs calls of the full size.
+ */
+function heavyEnv<E extends Record<string, string>>(extra: E): Record<string, string> & E {
+  return {
+    MODEL_DIR: heavy.dir,
+    MAX_BATCH_SIZE: String(heavy.batchSize),
+    MAX_INFLIGHT_RECORDS: String(heavy.batchSize * 3),
+    SESSION_TIMEOUT_MS: '6000',
+    ...extra,
+  };
+}
 
 for (const mode of GUARANTEES) {
   for (const variant of VARIANTS) {
