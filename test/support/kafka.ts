@@ -124,6 +124,8 @@ export interface ReadAllOptions {
   timeoutMs?: number;
   /** Default `read_committed` (kafkajs' default): aborted transactional messages are never returned. */
   isolation?: 'read_committed' | 'read_uncommitted';
+  /** Read in this group, from its committed offsets (default: a fresh group, from the beginning). */
+  groupId?: string;
 }
 
 /**
@@ -132,9 +134,9 @@ export interface ReadAllOptions {
  * partition are in offset order. Commits nothing; the consumer is closed on every path.
  */
 export async function readAll(brokers: string[], topic: string, options: ReadAllOptions): Promise<ReadMessage[]> {
-  const { expected, timeoutMs = 30_000, isolation = 'read_committed' } = options;
+  const { expected, timeoutMs = 30_000, isolation = 'read_committed', groupId = uniqueName('test-read') } = options;
   const consumer = createKafka(brokers).consumer({
-    groupId: uniqueName('test-read'),
+    groupId,
     readUncommitted: isolation === 'read_uncommitted',
     maxWaitTimeInMs: 250, // short fetch waits: the final disconnect does not wait out a long poll
     retry: { retries: 8, initialRetryTime: 100 },

@@ -110,4 +110,47 @@ describe('test broker', () => {
     assert.equal(everything.length, 15, 'the aborted outputs were written, only hidden from read_committed');
     assert.equal(everything.filter((m) => m.value?.toString().startsWith('aborted-')).length, 5);
   });
+
+  // kafkajs 2.2.4 started at most one aborted transaction per message it read, so a reader whose fetch began after
+  // several aborted transactions had begun let some of their messages through. patches/kafkajs+2.2.4.patch fixes
+  // it; this fails without the patch (streamserve reads its inputs read_committed, and its dead-letter topic's one
+  // partition interleaves the transactions of every instance).
+  it('hides aborted transactions from a read_committed reader that starts after several of them began', async (t) => {
+    const topic = uniqueName('smoke-tx-interleaved');
+    const groupId = uniqueName('smoke-tx-interleaved-group');
+    await createTopics(broker.brokers, [{ topic, partitions: 1 }], t);
+    const kafka = createKafka(broker.brokers);
+    const producers = [1, 2, 3].map((n) =>
+      kafka.producer({ transactionalId: uniqueName(`smoke-tx-${n}`), idempotent: true, maxInFlightRequests: 1 }),
+    );
+    const plain = kafka.producer();
+    const admin = kafka.admin();
+    await Promise.all([plain.connect(), admin.connect(), ...producers.map((p) => p.connect())]);
+    t.after(async () => {
+      await Promise.all(
+        [plain, admin, ...producers].map((client, i) => withTimeout(client.disconnect(), 10_000, `client ${i} disconnect`)),
+      );
+    });
+
+    // offsets 0, 1, 2: each producer opens a transaction; 3, 4: two more aborted messages after the reader's start
+    const [t1, t2, t3] = await Promise.all(producers.map((p) => p.transaction()));
+    await t1!.send({ topic, messages: [{ value: 'aborted-1a' }] });
+    await t2!.send({ topic, messages: [{ value: 'aborted-2a' }] });
+    await t3!.send({ topic, messages: [{ value: 'aborted-3a' }] });
+    await t3!.send({ topic, messages: [{ value: 'aborted-3b' }] });
+    await t1!.send({ topic, messages: [{ value: 'aborted-1b' }] });
+    await Promise.all([t1!.abort(), t2!.abort(), t3!.abort()]);
+    await plain.send({ topic, acks: -1, messages: [{ value: 'committed' }] });
+
+    const everything = await readAll(broker.brokers, topic, { expected: 6, isolation: 'read_uncommitted' });
+    assert.deepEqual(
+      everything.map((m) => [Number(m.offset), m.value?.toString()]).slice(0, 5),
+      [[0, 'aborted-1a'], [1, 'aborted-2a'], [2, 'aborted-3a'], [3, 'aborted-3b'], [4, 'aborted-1b']],
+      'the layout this test needs: three transactions begun before offset 3',
+    );
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '3' }] });
+
+    const read = await readAll(broker.brokers, topic, { expected: 1, groupId, timeoutMs: 20_000 });
+    assert.deepEqual(read.map((m) => m.value?.toString()), ['committed'], 'nothing of the aborted transactions is read');
+  });
 });
