@@ -3,7 +3,9 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY patches ./patches
+# Dependencies' install scripts stay off; the kafkajs patch (README, "kafkajs, patched") is applied explicitly.
+RUN npm ci --omit=dev --ignore-scripts && npx patch-package --error-on-fail && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
 COPY schemas ./schemas
