@@ -27,10 +27,11 @@ import { loadModel } from '../src/model/tfjsModel.js';
 import { loadSignature, unscaleOutput } from '../src/model/signature.js';
 import type { BackendName } from '../src/model/model.js';
 import { memoryMB, withTimeout } from './util.js';
+import { settings } from '../src/config/settings.js';
 
 /** streamserve's defaults (src/config/settings.ts), so the baselines fetch the way it does. */
 export const FETCH = { maxBytesPerPartition: 262_144, maxWaitTimeInMs: 10, minBytes: 16_384 } as const;
-const MAX_INFLIGHT = 5_000; // MAX_INFLIGHT_RECORDS default
+const MAX_INFLIGHT = settings.maxInflightRecords.schema.parse(undefined); // streamserve's default
 const MODEL_DIR = 'weights/borehole';
 
 const logger = createLogger({ level: 'warn', format: 'json' });

@@ -46,7 +46,7 @@ describe('loadConfig', () => {
     assert.equal(config.wireFormat, 'raw');
     assert.equal(config.maxBatchSize, 256);
     assert.equal(config.maxBatchDelayMs, 5);
-    assert.equal(config.maxInflightRecords, 5000);
+    assert.equal(config.maxInflightRecords, 20000);
     assert.equal(config.adminHost, '127.0.0.1');
     assert.equal(config.adminPort, 9464);
     assert.equal(config.saslPassword, undefined);
