@@ -284,9 +284,7 @@ export class Pipeline {
       return;
     }
     const next = { entries, messages };
-    // Exactly-once keeps one transaction per partition per flush, the shape its fault tests have passed with; a
-    // coalesced send there once showed dead letters twice to a read_committed reader (under investigation).
-    this.#queuedSend = this.#o.transactionalSink ? null : next;
+    this.#queuedSend = next;
     this.#sendChain = this.#sendChain.then(async () => {
       if (this.#queuedSend === next) this.#queuedSend = null;
       await this.#write(next.entries, next.messages);

@@ -153,4 +153,31 @@ describe('test broker', () => {
     const read = await readAll(broker.brokers, topic, { expected: 1, groupId, timeoutMs: 20_000 });
     assert.deepEqual(read.map((m) => m.value?.toString()), ['committed'], 'nothing of the aborted transactions is read');
   });
+
+  // The broker lists a fetch's aborted transactions in the order they ended; kafkajs 2.2.4 took them as if ordered
+  // by first offset, so one that began first but aborted last was never noticed (the patch sorts them, as the Java
+  // consumer does). Fails without the patch.
+  it('hides a transaction that began before, and aborted after, another aborted one', async (t) => {
+    const topic = uniqueName('smoke-tx-nested');
+    await createTopics(broker.brokers, [{ topic, partitions: 1 }], t);
+    const kafka = createKafka(broker.brokers);
+    const outer = kafka.producer({ transactionalId: uniqueName('smoke-tx-outer'), idempotent: true, maxInFlightRequests: 1 });
+    const inner = kafka.producer({ transactionalId: uniqueName('smoke-tx-inner'), idempotent: true, maxInFlightRequests: 1 });
+    const plain = kafka.producer();
+    await Promise.all([outer.connect(), inner.connect(), plain.connect()]);
+    t.after(async () => {
+      await Promise.all([outer, inner, plain].map((p, i) => withTimeout(p.disconnect(), 10_000, `producer ${i} disconnect`)));
+    });
+
+    const first = await outer.transaction();
+    await first.send({ topic, messages: [{ value: 'aborted-outer' }] }); // offset 0
+    const second = await inner.transaction();
+    await second.send({ topic, messages: [{ value: 'aborted-inner' }] }); // offset 1
+    await second.abort(); // marker at 2: listed first
+    await first.abort(); // marker at 3
+    await plain.send({ topic, acks: -1, messages: [{ value: 'committed' }] });
+
+    const read = await readAll(broker.brokers, topic, { expected: 1, timeoutMs: 20_000 });
+    assert.deepEqual(read.map((m) => m.value?.toString()), ['committed'], 'nothing of either aborted transaction is read');
+  });
 });

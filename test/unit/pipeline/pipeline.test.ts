@@ -503,13 +503,32 @@ class StubTransactionalSink implements TransactionalSink {
   attempts = 0;
   failures = 0;
   #healed = false;
+  #gate: Promise<void> | null = null;
+  #open: () => void = () => {};
+  /** Commits waiting at the gate. */
+  held = 0;
   constructor(private readonly failWhen: (attempt: number) => boolean = () => false) {}
 
   heal(): void {
     this.#healed = true;
+    this.release();
+  }
+
+  /** Holds every commit until release(). */
+  block(): void {
+    this.#gate = new Promise((resolve) => (this.#open = resolve));
+  }
+
+  release(): void {
+    this.#gate = null;
+    this.#open();
   }
 
   async commit(commit: PartitionCommit): Promise<void> {
+    if (this.#gate) {
+      this.held++;
+      await this.#gate;
+    }
     const attempt = ++this.attempts;
     if (!this.#healed && this.failWhen(attempt)) {
       this.failures++;
@@ -562,6 +581,29 @@ describe('Pipeline with a transactional sink (exactly-once)', () => {
       assert.equal(pipeline.tracker.committedOffset(TOPIC, p), lastPlusOne(byPartition)[p]);
     }
     assert.deepEqual(pipeline.tracker.uncommitted(), []);
+  });
+
+  test('flushes made while a transaction runs commit together in the next one, in order, with the next offset', within, async (t) => {
+    const inputs = goodInputs(0, 0, 20);
+    const sink = new StubTransactionalSink();
+    sink.block();
+    const model = stubModel();
+    const pipeline = makeTxPipeline(t, sink, { maxBatchSize: 4, model });
+    pipeline.push(inputs.slice(0, 4).map((x) => x.record));
+    await waitFor(() => sink.held === 1, { what: 'the first transaction to reach the blocked sink' });
+    for (let i = 4; i < 20; i += 4) {
+      pipeline.push(inputs.slice(i, i + 4).map((x) => x.record));
+      await waitFor(() => model.batchSizes.length === i / 4 + 1, { what: `the flush of offsets ${i}-${i + 3} scored` });
+    }
+    sink.release();
+    await pipeline.drain();
+    const offsets = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => String(from + k));
+    assert.deepEqual(
+      sink.committed.map((c) => [c.messages.map((m) => header(m, Header.sourceOffset)), c.nextOffset]),
+      [[offsets(0, 4), '4'], [offsets(4, 20), '20']],
+      'one transaction for the first flush, one for the four behind it',
+    );
+    assert.equal(pipeline.tracker.committedOffset(TOPIC, 0), '20');
   });
 
   test('abort() during failing transactions leaves those offsets uncommitted', within, async (t) => {
