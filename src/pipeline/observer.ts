@@ -29,16 +29,16 @@ export const noopObserver: PipelineObserver = {
   backpressure() {},
 };
 
-/** One observer that forwards every call to each of `observers`. */
+/** One observer that forwards every call to each of `observers` (plain loops: some calls come once per record). */
 export function fanOut(...observers: PipelineObserver[]): PipelineObserver {
   return {
-    recordsIn: (t, p, n) => observers.forEach((o) => o.recordsIn(t, p, n)),
-    prediction: (n) => observers.forEach((o) => o.prediction(n)),
-    deadLetter: (s, c) => observers.forEach((o) => o.deadLetter(s, c)),
-    batch: (r, s) => observers.forEach((o) => o.batch(r, s)),
-    latency: (s) => observers.forEach((o) => o.latency(s)),
-    inflight: (n) => observers.forEach((o) => o.inflight(n)),
-    sinkError: (r) => observers.forEach((o) => o.sinkError(r)),
-    backpressure: (p) => observers.forEach((o) => o.backpressure(p)),
+    recordsIn: (t, p, n) => { for (const o of observers) o.recordsIn(t, p, n); },
+    prediction: (n) => { for (const o of observers) o.prediction(n); },
+    deadLetter: (s, c) => { for (const o of observers) o.deadLetter(s, c); },
+    batch: (r, s) => { for (const o of observers) o.batch(r, s); },
+    latency: (s) => { for (const o of observers) o.latency(s); },
+    inflight: (n) => { for (const o of observers) o.inflight(n); },
+    sinkError: (r) => { for (const o of observers) o.sinkError(r); },
+    backpressure: (p) => { for (const o of observers) o.backpressure(p); },
   };
 }

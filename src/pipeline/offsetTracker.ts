@@ -29,15 +29,25 @@ export interface CommitPosition {
  */
 export class OffsetTracker {
   #partitions = new Map<string, PartitionState>();
+  /** The last partition looked up: records come in runs of one partition, so most lookups skip building the key. */
+  #last: PartitionState | null = null;
+
+  #get(topic: string, partition: number): PartitionState | undefined {
+    const last = this.#last;
+    if (last !== null && last.partition === partition && last.topic === topic) return last;
+    const state = this.#partitions.get(tpKey(topic, partition));
+    if (state) this.#last = state;
+    return state;
+  }
 
   /** Registers a fetched offset. Returns false if it was already taken in (a re-fetch after a rebalance). */
   track(topic: string, partition: number, offset: string): boolean {
     const o = BigInt(offset);
-    const key = tpKey(topic, partition);
-    let state = this.#partitions.get(key);
+    let state = this.#get(topic, partition);
     if (!state) {
       state = { topic, partition, pending: [], head: 0, done: new Set(), highest: -1n, committable: null, committed: null };
-      this.#partitions.set(key, state);
+      this.#partitions.set(tpKey(topic, partition), state);
+      this.#last = state;
     }
     if (o <= state.highest) return false;
     state.highest = o;
@@ -57,12 +67,19 @@ export class OffsetTracker {
 
   /** Marks an offset's outcome as acknowledged. Offsets of forgotten partitions are ignored. */
   done(topic: string, partition: number, offset: string): void {
-    const state = this.#partitions.get(tpKey(topic, partition));
+    const state = this.#get(topic, partition);
     if (!state) return;
     const o = BigInt(offset);
     // Only offsets taken in and not yet passed: anything else would sit in `done` for good, or mark early an
     // offset fetched later.
     if (o > state.highest || state.head >= state.pending.length || o < state.pending[state.head]!) return;
+    if (o === state.pending[state.head] && state.done.size === 0) {
+      // In order (the usual case): the head moves on without going through the set.
+      state.committable = o + 1n;
+      state.head++;
+      this.#compact(state);
+      return;
+    }
     state.done.add(o);
     while (state.head < state.pending.length && state.done.has(state.pending[state.head]!)) {
       const o = state.pending[state.head]!;
@@ -70,6 +87,10 @@ export class OffsetTracker {
       state.committable = o + 1n;
       state.head++;
     }
+    this.#compact(state);
+  }
+
+  #compact(state: PartitionState): void {
     if (state.head > 1024 && state.head * 2 > state.pending.length) {
       state.pending = state.pending.slice(state.head);
       state.head = 0;
@@ -81,7 +102,7 @@ export class OffsetTracker {
    * the transaction that writes their outcomes, and marks them done only when it committed.
    */
   committableWith(topic: string, partition: number, offsets: readonly string[]): string | null {
-    const s = this.#partitions.get(tpKey(topic, partition));
+    const s = this.#get(topic, partition);
     if (!s) return null;
     const extra = new Set(offsets.map((o) => BigInt(o)));
     let next = s.committable;
@@ -106,7 +127,7 @@ export class OffsetTracker {
 
   markCommitted(positions: readonly CommitPosition[]): void {
     for (const p of positions) {
-      const s = this.#partitions.get(tpKey(p.topic, p.partition));
+      const s = this.#get(p.topic, p.partition);
       if (!s) continue;
       const o = BigInt(p.offset);
       if (s.committed === null || o > s.committed) s.committed = o;
@@ -116,27 +137,28 @@ export class OffsetTracker {
   /** Drops all state for a partition (revoked): its in-flight outcomes will not be committed by us. */
   forget(topic: string, partition: number): void {
     this.#partitions.delete(tpKey(topic, partition));
+    this.#last = null;
   }
 
   /** Whether the partition is tracked (assigned and not forgotten). */
   has(topic: string, partition: number): boolean {
-    return this.#partitions.has(tpKey(topic, partition));
+    return this.#get(topic, partition) !== undefined;
   }
 
   /** The next offset to commit for a partition, or null before anything is done. */
   committable(topic: string, partition: number): string | null {
-    const s = this.#partitions.get(tpKey(topic, partition));
+    const s = this.#get(topic, partition);
     return s?.committable == null ? null : s.committable.toString();
   }
 
   /** Offsets taken in but without an acknowledged outcome, per partition. */
   pendingCount(topic: string, partition: number): number {
-    const s = this.#partitions.get(tpKey(topic, partition));
+    const s = this.#get(topic, partition);
     return s ? s.pending.length - s.head : 0;
   }
 
   committedOffset(topic: string, partition: number): string | null {
-    const s = this.#partitions.get(tpKey(topic, partition));
+    const s = this.#get(topic, partition);
     return s?.committed == null ? null : s.committed.toString();
   }
 

@@ -232,6 +232,7 @@ export class Pipeline {
     const { target, encoder } = this.#o;
     const messages: OutboundMessage[] = new Array(entries.length);
     let v = 0;
+    let predictions = 0;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (entry.features === null) {
@@ -251,12 +252,13 @@ export class Pipeline {
           throw new RecordError('encode', ErrorCodes.OUTCOME_TOO_LARGE, `the prediction (${value.length} bytes) would exceed ${target.outputTopic}'s max.message.bytes (${limit})`);
         }
         messages[i] = message;
-        this.#observer.prediction(1);
+        predictions++;
       } catch (err) {
         const error = err instanceof RecordError ? err : new RecordError('encode', ErrorCodes.ENCODE_FAILED, messageOf(err));
         messages[i] = this.#deadLetter(entry.record, error);
       }
     }
+    if (predictions > 0) this.#observer.prediction(predictions);
     return messages;
   }
 
@@ -295,13 +297,18 @@ export class Pipeline {
   async #write(entries: Entry[], messages: OutboundMessage[]): Promise<void> {
     // Outcomes of partitions revoked meanwhile are dropped unwritten: the new owner scores them again from the
     // committed offset, so writing them here would only duplicate them.
-    const keep: number[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const r = entries[i]!.record;
-      if (this.tracker.has(r.topic, r.partition)) keep.push(i);
+    let live = entries;
+    let liveMessages = messages;
+    if (!entries.every((e) => this.tracker.has(e.record.topic, e.record.partition))) {
+      live = [];
+      liveMessages = [];
+      for (let i = 0; i < entries.length; i++) {
+        const r = entries[i]!.record;
+        if (!this.tracker.has(r.topic, r.partition)) continue;
+        live.push(entries[i]!);
+        liveMessages.push(messages[i]!);
+      }
     }
-    const live = keep.map((i) => entries[i]!);
-    const liveMessages = keep.map((i) => messages[i]!);
     const written = this.#o.transactionalSink
       ? await this.#commitTransactions(live, liveMessages)
       : (await this.#sendUntilAcknowledged(liveMessages))

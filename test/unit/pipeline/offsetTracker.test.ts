@@ -204,6 +204,25 @@ describe('OffsetTracker', () => {
     assert.equal(tracker.committableWith(T, 9, ['0']), null, 'an unknown partition');
   });
 
+  test('same-numbered partitions of two topics, in-order and out-of-order completion interleaved, stay apart', () => {
+    const tracker = new OffsetTracker();
+    for (let o = 0; o < 6; o++) {
+      assert.equal(tracker.track(T, 0, String(o)), true);
+      assert.equal(tracker.track('other', 0, String(o + 100)), true);
+    }
+    for (const o of [0, 1, 3]) tracker.done(T, 0, String(o)); // 3 ahead of the gap at 2
+    for (const o of [100, 101, 102]) tracker.done('other', 0, String(o));
+    assert.equal(tracker.committableWith(T, 0, []), '2');
+    assert.equal(tracker.committableWith('other', 0, []), '103');
+    tracker.done(T, 0, '2'); // fills the gap: 2 and 3 pass together
+    tracker.done(T, 0, '4'); // in order again
+    assert.equal(tracker.committableWith(T, 0, []), '5');
+    tracker.forget('other', 0);
+    assert.equal(tracker.has('other', 0), false);
+    assert.equal(tracker.has(T, 0), true);
+    assert.equal(tracker.track('other', 0, '100'), true, 'a forgotten partition takes offsets in again');
+  });
+
   test('done() of an offset never taken in is ignored, so it cannot mark a later fetch as done', () => {
     const tracker = new OffsetTracker();
     trackAll(tracker, 0, [0, 1]);
