@@ -14,6 +14,8 @@ export class BatchPolicy<T> {
   readonly maxBatchDelayMs: number;
   #now: () => number;
   #items: T[] = [];
+  /** Items before this index were taken: a long queue is not copied on every take. */
+  #head = 0;
   #oldestAt = 0;
 
   constructor(options: BatchPolicyOptions) {
@@ -23,29 +25,42 @@ export class BatchPolicy<T> {
   }
 
   get size(): number {
-    return this.#items.length;
+    return this.#items.length - this.#head;
   }
 
   add(item: T): void {
-    if (this.#items.length === 0) this.#oldestAt = this.#now();
+    if (this.size === 0) this.#oldestAt = this.#now();
     this.#items.push(item);
   }
 
   /** True when a full batch is queued or the oldest item's linger is over. */
   shouldFlush(): boolean {
-    return this.#items.length >= this.maxBatchSize || (this.#items.length > 0 && this.msUntilDeadline() === 0);
+    return this.size >= this.maxBatchSize || (this.size > 0 && this.msUntilDeadline() === 0);
   }
 
   /** Milliseconds until the oldest item's linger ends; null when empty. */
   msUntilDeadline(): number | null {
-    if (this.#items.length === 0) return null;
+    if (this.size === 0) return null;
     return Math.max(0, this.#oldestAt + this.maxBatchDelayMs - this.#now());
   }
 
   /** Removes and returns up to `maxBatchSize` items, oldest first. */
   take(): T[] {
-    const batch = this.#items.length <= this.maxBatchSize ? this.#items : this.#items.slice(0, this.maxBatchSize);
-    this.#items = this.#items.length <= this.maxBatchSize ? [] : this.#items.slice(this.maxBatchSize);
+    const items = this.#items;
+    if (this.#head === 0 && items.length <= this.maxBatchSize) {
+      this.#items = [];
+      return items;
+    }
+    const end = Math.min(items.length, this.#head + this.maxBatchSize);
+    const batch = items.slice(this.#head, end);
+    this.#head = end;
+    if (end === items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (end > 1024 && end * 2 > items.length) {
+      this.#items = items.slice(end);
+      this.#head = 0;
+    }
     // Left-overs keep the old start time: it is no later than their own, so they never wait too long.
     return batch;
   }

@@ -81,6 +81,26 @@ describe('BatchPolicy', () => {
     assert.equal(policy.msUntilDeadline(), null);
   });
 
+  test('a long queue with adds between takes comes out whole, in order, in batches of at most maxBatchSize', () => {
+    const policy = new BatchPolicy<number>({ maxBatchSize: 256, maxBatchDelayMs: 100, now: manualClock().now });
+    let next = 0;
+    const add = (n: number) => {
+      for (let i = 0; i < n; i++) policy.add(next++);
+    };
+    add(20_000);
+    const out: number[] = [];
+    for (let round = 0; policy.size > 0; round++) {
+      const before = policy.size;
+      const batch = policy.take();
+      assert.ok(batch.length > 0 && batch.length <= 256, `batch of ${batch.length}`);
+      assert.equal(policy.size, before - batch.length);
+      out.push(...batch);
+      if (round % 7 === 0 && next < 25_000) add(300);
+    }
+    assert.equal(out.length, next);
+    assert.deepEqual(out, Array.from({ length: next }, (_, i) => i));
+  });
+
   test('left-overs keep the original deadline: they never wait longer than maxBatchDelayMs', () => {
     const clock = manualClock();
     const policy = new BatchPolicy<number>({ maxBatchSize: 2, maxBatchDelayMs: 100, now: clock.now });
