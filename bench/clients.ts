@@ -30,8 +30,13 @@ import { memoryMB, withTimeout } from './util.js';
 import { settings } from '../src/config/settings.js';
 
 /** streamserve's defaults (src/config/settings.ts), so the baselines fetch the way it does. */
-export const FETCH = { maxBytesPerPartition: 262_144, maxWaitTimeInMs: 10, minBytes: 16_384 } as const;
-const MAX_INFLIGHT = settings.maxInflightRecords.schema.parse(undefined); // streamserve's default
+const defaultOf = <K extends keyof typeof settings>(name: K) => settings[name].schema.parse(undefined) as number;
+export const FETCH = {
+  maxBytesPerPartition: defaultOf('maxBytesPerPartition'),
+  maxWaitTimeInMs: defaultOf('fetchMaxWaitMs'),
+  minBytes: defaultOf('fetchMinBytes'),
+} as const;
+const MAX_INFLIGHT = defaultOf('maxInflightRecords');
 const MODEL_DIR = 'weights/borehole';
 
 const logger = createLogger({ level: 'warn', format: 'json' });

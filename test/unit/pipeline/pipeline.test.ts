@@ -399,15 +399,9 @@ describe('Pipeline', () => {
     const sink = new StubSink({ onAttempt: (messages) => sends.push(messages.map((m) => header(m, Header.sourceOffset))) });
     sink.block();
     const { pipeline, model } = makePipeline(t, { sink, maxBatchSize: 4 });
-    pipeline.push(inputs.slice(0, 4).map((x) => x.record));
-    await waitFor(() => sink.held === 1, { what: 'the first send to reach the blocked sink' });
-    for (let i = 4; i < 20; i += 4) {
-      pipeline.push(inputs.slice(i, i + 4).map((x) => x.record));
-      await waitFor(() => model.batchSizes.length === i / 4 + 1, { what: `the flush of offsets ${i}-${i + 3} scored` });
-    }
+    await flushFourBehindAHeldWrite(pipeline, model, inputs, () => sink.held === 1);
     sink.release();
     await pipeline.drain();
-    const offsets = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => String(from + k));
     assert.deepEqual(sends, [offsets(0, 4), offsets(4, 20)], 'one send for the first flush, one for the four behind it');
     assert.deepEqual(committable(pipeline), { 0: '20' });
   });
@@ -496,6 +490,22 @@ describe('Pipeline', () => {
     assert.equal(sink.accepted.length, 3, 'a control record has no outcome');
   });
 });
+
+/** Offsets `from` (inclusive) to `to` (exclusive), as strings. */
+const offsets = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => String(from + k));
+
+/**
+ * Pushes offsets 0-3 and waits until their write is held by the sink (`held`), then pushes 4-19 as four more
+ * flushes (maxBatchSize 4), each scored while that write is still held.
+ */
+async function flushFourBehindAHeldWrite(pipeline: Pipeline, model: StubModel, inputs: { record: InputRecord }[], held: () => boolean): Promise<void> {
+  pipeline.push(inputs.slice(0, 4).map((x) => x.record));
+  await waitFor(held, { what: 'the first write to reach the blocked sink' });
+  for (let i = 4; i < 20; i += 4) {
+    pipeline.push(inputs.slice(i, i + 4).map((x) => x.record));
+    await waitFor(() => model.batchSizes.length === i / 4 + 1, { what: `the flush of offsets ${i}-${i + 3} scored` });
+  }
+}
 
 /** Records committed transactions; rejects chosen attempts (retryable: nothing written). */
 class StubTransactionalSink implements TransactionalSink {
@@ -589,15 +599,9 @@ describe('Pipeline with a transactional sink (exactly-once)', () => {
     sink.block();
     const model = stubModel();
     const pipeline = makeTxPipeline(t, sink, { maxBatchSize: 4, model });
-    pipeline.push(inputs.slice(0, 4).map((x) => x.record));
-    await waitFor(() => sink.held === 1, { what: 'the first transaction to reach the blocked sink' });
-    for (let i = 4; i < 20; i += 4) {
-      pipeline.push(inputs.slice(i, i + 4).map((x) => x.record));
-      await waitFor(() => model.batchSizes.length === i / 4 + 1, { what: `the flush of offsets ${i}-${i + 3} scored` });
-    }
+    await flushFourBehindAHeldWrite(pipeline, model, inputs, () => sink.held === 1);
     sink.release();
     await pipeline.drain();
-    const offsets = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => String(from + k));
     assert.deepEqual(
       sink.committed.map((c) => [c.messages.map((m) => header(m, Header.sourceOffset)), c.nextOffset]),
       [[offsets(0, 4), '4'], [offsets(4, 20), '20']],
