@@ -19,6 +19,7 @@ import { AdminServer, type AdminSource, type Readiness } from './admin/server.js
 import { Metrics } from './admin/metrics.js';
 import { Stats, type StatsSnapshot } from './admin/stats.js';
 import { ErrorCodes, StreamserveError, messageOf } from './errors.js';
+import { closeWithin } from './closeWithin.js';
 import type { ReplayStatus } from './replay/progress.js';
 
 export const AppStates = ['starting', 'running', 'draining', 'stopped', 'failed'] as const;
@@ -316,12 +317,20 @@ export class App implements AdminSource {
         );
       }
     }
-    const closeAll = Promise.allSettled([this.#source?.close(), this.#sink?.close(), this.#txSink?.close(), this.#closeClaims()]).then(() =>
-      Promise.allSettled([this.#model?.close(), this.#admin?.close()]),
-    );
-    // Closing gets what is left of the deadline, and at least a moment to leave the group.
+    // Kafka clients first (leave the group, end the producers), then the model worker and the admin server. Each
+    // phase is bounded: a client that does not close in time is named and left behind, and the rest still closes.
     const left = Math.max(2000, this.#config.shutdownTimeoutMs - (Date.now() - started));
-    await Promise.race([closeAll, new Promise((resolve) => setTimeout(resolve, left).unref())]);
+    const kafkaClosed = await closeWithin(
+      { consumer: this.#source?.close(), producer: this.#sink?.close(), 'transactional producers': this.#txSink?.close(), 'claims admin': this.#closeClaims() },
+      left,
+    );
+    const restClosed = await closeWithin({ model: this.#model?.close(), 'admin server': this.#admin?.close() }, CLOSE_GRACE_MS);
+    const pending = [...kafkaClosed, ...restClosed];
+    // Everything acknowledged is committed by now, so a client left behind costs nothing but a late group rebalance:
+    // the exit code still says whether everything in flight was committed.
+    if (pending.length > 0) {
+      this.#log.warn({ code: ErrorCodes.SHUTDOWN_TIMEOUT, pending }, `${pending.join(', ')} did not close in time; left behind`);
+    }
     clearTimeout(timer);
     this.#state = failed ? 'failed' : 'stopped';
     this.#log.info({ ms: Date.now() - started, clean, ...this.#stats.snapshot() }, 'stopped');
@@ -363,6 +372,9 @@ export class App implements AdminSource {
 }
 
 /** Every field the signature reads must exist in the input schema, or no record could ever be scored. */
+/** How long the model worker and admin server get to close once the Kafka clients have. */
+const CLOSE_GRACE_MS = 2000;
+
 function checkInputSchema(signature: Signature, fields: string[], path: string): void {
   const have = new Set(fields);
   const needed = [signature.idField, signature.eventTimeField, ...signature.inputs.map((c) => c.field)];

@@ -18,6 +18,9 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   consume: { run: consumeCommand, help: 'print predictions (or --dead-letters) as JSON lines' },
 };
 
+/** How long a finished command may take to let go of its last handles before the process exits anyway. */
+const EXIT_GRACE_MS = 2000;
+
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(9)} ${c.help}`);
   return `usage: streamserve <command> [--flags]\n\ncommands:\n${lines.join('\n')}\n\nSettings come from flags, environment variables and --config FILE; see README.md.\n`;
@@ -46,4 +49,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Every command closes what it opened before it returns. A handle a client library failed to release must still not
+// keep the process alive (an orchestrator would wait out its grace period and SIGKILL; a script would hang), so it
+// is named and the process exits. The timer does not itself hold the process.
+setTimeout(() => {
+  process.stderr.write(`streamserve: still running ${EXIT_GRACE_MS} ms after finishing (open: ${process.getActiveResourcesInfo().join(', ')}); exiting\n`);
+  process.exit(code);
+}, EXIT_GRACE_MS).unref();

@@ -37,13 +37,5 @@ export async function runCommand(argv: string[]): Promise<number> {
   logger.info(why, 'stop requested');
   const code = await app.stop();
   logger.flush();
-  const exitCode = 'err' in why ? 1 : code;
-  // Everything is closed by now; a socket a client library failed to release must not keep the process alive
-  // (an orchestrator would wait out its grace period and SIGKILL). The timer does not itself hold the process.
-  setTimeout(() => {
-    logger.warn({ handles: process.getActiveResourcesInfo() }, 'still running 2 s after a clean stop; exiting');
-    logger.flush();
-    process.exit(exitCode);
-  }, 2000).unref();
-  return exitCode;
+  return 'err' in why ? 1 : code;
 }

@@ -3,18 +3,15 @@
  * slowed-model script (serve.ts). Each registers with a Fleet that SIGKILLs whatever still runs at cleanup, so a
  * failing scenario leaves no process behind.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startCli, type CliProcess } from '../../integration/support/process.js';
+import { freePort, startCli, startNode, type CliProcess } from '../../integration/support/process.js';
 import { getJson, type TestTopics } from '../../integration/support/app.js';
 import { withTimeout } from '../../support/kafka.js';
 import type { Guarantee } from './tally.js';
-import { shippedNodeFlags } from '../../../src/cli/nodeFlags.js';
 import { poll } from './wait.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
 const EXIT_TIMEOUT_MS = 15_000;
 
@@ -144,7 +141,7 @@ export class Fleet {
 
   /** The slowed-model script (serve.ts): env FAULT_MODEL_DELAY_MS selects the slowness. */
   serve(env: Record<string, string>, args: string[] = []): Instance {
-    return this.#add('serve', startNode([SERVE, ...args], env), env);
+    return this.#add('serve', startNode(['--import', 'tsx', SERVE, ...args], env), env);
   }
 
   #add(kind: string, proc: CliProcess, env: Record<string, string>): Instance {
@@ -165,18 +162,4 @@ export class Fleet {
   async killAll(): Promise<void> {
     await Promise.allSettled(this.#instances.filter((i) => i.exit === undefined).map((i) => i.kill('SIGKILL')));
   }
-}
-
-/** Runs a TypeScript file with node + tsx as its own process, with the shipped node flags, like startCli. */
-function startNode(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, [...shippedNodeFlags(), '--import', 'tsx', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  child.stdout!.resume();
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return { child, stderr: () => err, exited };
 }

@@ -5,7 +5,7 @@ import { InputProducer } from '../../../src/kafka/inputProducer.js';
 import { createKafka as createAppKafka } from '../../../src/kafka/client.js';
 import { demoInputs } from '../../../src/demo/demoInputs.js';
 import { createLogger } from '../../../src/logger.js';
-import { createTopics, readAll, waitFor, withTimeout } from '../../support/kafka.js';
+import { createTopics, readAll, waitFor } from '../../support/kafka.js';
 import { getJson, getText, metricValue, testBrokers, testTopics } from '../support/app.js';
 import { freePort, startCli } from '../support/process.js';
 
@@ -58,9 +58,10 @@ describe('streamserve run as a process', () => {
     );
     assert.ok(firstDone < TOTAL, 'the signal must arrive mid-stream');
     first.child.kill('SIGTERM');
-    const code1 = await withTimeout(first.exited, 30_000, 'first instance exit');
+    const code1 = await first.exitWithin(30_000, 'first instance exit');
     assert.equal(code1, 0, `exit code after SIGTERM; stderr:\n${first.stderr().slice(-3000)}`);
     assert.match(first.stderr(), /"msg":"stopped"/);
+    assert.doesNotMatch(first.stderr(), /after finishing \(open:/, 'a clean stop closes every handle itself');
 
     const secondEnv = await env();
     const second = startCli(['run'], secondEnv);
@@ -74,7 +75,7 @@ describe('streamserve run as a process', () => {
     );
     const metrics = await getText(port2, '/metrics');
     second.child.kill('SIGTERM');
-    assert.equal(await withTimeout(second.exited, 30_000, 'second instance exit'), 0, second.stderr().slice(-3000));
+    assert.equal(await second.exitWithin(30_000, 'second instance exit'), 0, second.stderr().slice(-3000));
 
     const predictions = await readAll(testBrokers(), topics.output, { expected: inputs.valid.size, timeoutMs: 60_000 });
     const dead = await readAll(testBrokers(), topics.dlq, { expected: inputs.poison.size, timeoutMs: 60_000 });
@@ -99,7 +100,7 @@ describe('streamserve run as a process', () => {
       INPUT_TOPIC: 'same',
       OUTPUT_TOPIC: 'same',
     });
-    const code = await withTimeout(cli.exited, 30_000, 'exit');
+    const code = await cli.exitWithin(30_000, 'exit');
     assert.equal(code, 2);
     const err = cli.stderr();
     assert.match(err, /CONFIG_INVALID/);
@@ -117,14 +118,14 @@ describe('streamserve run as a process', () => {
       DLQ_TOPIC: topics.dlq,
       ADMIN_PORT: String(await freePort()),
     });
-    assert.equal(await withTimeout(cli.exited, 60_000, 'exit'), 1);
+    assert.equal(await cli.exitWithin(60_000, 'exit'), 1);
     assert.match(cli.stderr(), /TOPIC_NOT_FOUND/);
     for (const t of [topics.input, topics.output, topics.dlq]) assert.ok(cli.stderr().includes(t), `names ${t}`);
   });
 
   test('a missing broker list is named', async () => {
     const cli = startCli(['run'], {});
-    assert.equal(await withTimeout(cli.exited, 30_000, 'exit'), 2);
+    assert.equal(await cli.exitWithin(30_000, 'exit'), 2);
     assert.match(cli.stderr(), /KAFKA_BROKERS.*required by `run`/);
   });
 });

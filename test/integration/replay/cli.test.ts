@@ -1,7 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadAvroSchema } from '../../../src/codec/schema.js';
-import { withTimeout } from '../../support/kafka.js';
 import { publishDemoInputs, testBrokers, testConfig } from '../support/app.js';
 import { startCli, type CliProcess } from '../support/process.js';
 import { assertOutcomes, committedOffsets, createReplayTopics, messageCount, readOutcomes, replayTopics, type ReplayTopics } from './support.js';
@@ -32,7 +31,7 @@ describe('streamserve replay as a process', () => {
     const inputs = await publishDemoInputs(config, TOTAL, { seed: 51, poisonEvery: 100, prefix: 'dry' });
 
     const dry = replayCli(topics, ['--from-beginning', '--dry-run']);
-    assert.equal(await withTimeout(dry.exited, 60_000, 'dry run exit'), 0, dry.stderr().slice(-3000));
+    assert.equal(await dry.exitWithin(60_000, 'dry run exit'), 0, dry.stderr().slice(-3000));
     const printed = dry.stdout();
     const records = Number(/^records: (\d+)$/m.exec(printed)?.[1]);
     assert.equal(records, TOTAL, printed);
@@ -47,19 +46,20 @@ describe('streamserve replay as a process', () => {
     assert.equal(await messageCount(topics.target), 0);
 
     const real = replayCli(topics, ['--from-beginning']);
-    assert.equal(await withTimeout(real.exited, 120_000, 'replay exit'), 0, real.stderr().slice(-3000));
+    assert.equal(await real.exitWithin(120_000, 'replay exit'), 0, real.stderr().slice(-3000));
     const summary = real.stdout();
     assert.match(summary, new RegExp(`^replay ${group}: complete$`, 'm'));
     assert.match(summary, new RegExp(`records\\s+${TOTAL} this run: ${inputs.valid.size} predictions, ${inputs.poison.size} dead letters`));
     assert.match(summary, /rate\s+\d+ records\/s/);
     assert.match(real.stderr(), /replay progress: 5000\/5000 records/, 'plain progress lines when stderr is not a terminal');
+    assert.doesNotMatch(real.stderr(), /after finishing \(open:/, 'a complete replay closes every handle itself');
     assert.equal((await messageCount(topics.target)) + (await messageCount(topics.dlq)), records, 'the counts the dry run printed');
     const outputType = await loadAvroSchema(config.outputSchema);
     assertOutcomes(outputType, inputs, await readOutcomes(topics, { predictions: inputs.valid.size, deadLetters: inputs.poison.size }), group);
 
     // a dry run after it shows the stored plan, all done
     const after1 = replayCli(topics, ['--from-beginning', '--dry-run']);
-    assert.equal(await withTimeout(after1.exited, 60_000, 'dry run exit'), 0);
+    assert.equal(await after1.exitWithin(60_000, 'dry run exit'), 0);
     assert.match(after1.stdout(), /stored plan/);
     assert.match(after1.stdout(), /^remaining: 0$/m);
   });
@@ -75,7 +75,7 @@ describe('streamserve replay as a process', () => {
     for (const [args, message] of cases) {
       // --to-topic given twice: the last one wins, so the first case's target is the input topic
       const cli = replayCli(topics, args);
-      assert.equal(await withTimeout(cli.exited, 30_000, 'exit'), 2, cli.stderr());
+      assert.equal(await cli.exitWithin(30_000, 'exit'), 2, cli.stderr());
       assert.match(cli.stderr(), /CONFIG_INVALID/);
       assert.match(cli.stderr(), message);
     }

@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadAvroSchema } from '../../../src/codec/schema.js';
 import type { ReplayStatus } from '../../../src/replay/progress.js';
-import { waitFor, withTimeout } from '../../support/kafka.js';
+import { waitFor } from '../../support/kafka.js';
 import { getJson, publishDemoInputs, testBrokers, testConfig } from '../support/app.js';
 import { freePort, startCli, type CliProcess } from '../support/process.js';
 import { assertOutcomes, createReplayTopics, messageCount, readOutcomes, replayTopics, type ReplayTopics } from './support.js';
@@ -57,7 +57,7 @@ describe('an interrupted replay resumes when run again with the same arguments',
     const atKill = await progressReaches(first, 3_000);
     assert.ok(atKill.done < TOTAL, 'the kill must land mid-replay');
     first.child.kill('SIGKILL');
-    assert.equal(await withTimeout(first.exited, 30_000, 'first exit'), 'SIGKILL');
+    assert.equal(await first.exitWithin(30_000, 'first exit'), 'SIGKILL');
 
     const second = await startReplay(topics, 'exactly-once');
     const resumed = await progressReaches(second, 0);
@@ -65,11 +65,11 @@ describe('an interrupted replay resumes when run again with the same arguments',
     const atInterrupt = await progressReaches(second, resumed.done + 3_000);
     assert.ok(atInterrupt.done < TOTAL, 'the interrupt must land mid-replay');
     second.child.kill('SIGINT');
-    assert.equal(await withTimeout(second.exited, 30_000, 'second exit'), 130, second.stderr().slice(-3000));
+    assert.equal(await second.exitWithin(30_000, 'second exit'), 130, second.stderr().slice(-3000));
     assert.match(second.stdout(), /interrupted at \d+\/20000; run the same command again to resume/);
 
     const third = await startReplay(topics, 'exactly-once');
-    assert.equal(await withTimeout(third.exited, 180_000, 'third exit'), 0, third.stderr().slice(-3000));
+    assert.equal(await third.exitWithin(180_000, 'third exit'), 0, third.stderr().slice(-3000));
     assert.match(third.stdout(), /: complete$/m);
     const id = /^replay (\S+): complete$/m.exec(third.stdout())![1]!;
 
@@ -88,10 +88,10 @@ describe('an interrupted replay resumes when run again with the same arguments',
     const atKill = await progressReaches(first, 5_000);
     assert.ok(atKill.done < TOTAL, 'the kill must land mid-replay');
     first.child.kill('SIGKILL');
-    await withTimeout(first.exited, 30_000, 'first exit');
+    await first.exitWithin(30_000, 'first exit');
 
     const second = await startReplay(topics, 'at-least-once');
-    assert.equal(await withTimeout(second.exited, 180_000, 'second exit'), 0, second.stderr().slice(-3000));
+    assert.equal(await second.exitWithin(180_000, 'second exit'), 0, second.stderr().slice(-3000));
     const id = /^replay (\S+): complete$/m.exec(second.stdout())![1]!;
     const rerun = Number(/records\s+(\d+) this run/.exec(second.stdout())![1]);
     assert.ok(rerun <= TOTAL - atKill.done, `the second run re-scored ${rerun}, more than the ${TOTAL - atKill.done} left uncommitted`);
