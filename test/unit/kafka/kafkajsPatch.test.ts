@@ -1,7 +1,8 @@
 /**
  * patches/kafkajs+2.2.4.patch rewrites kafkajs' varint encoding (straight into the buffer; int32 varlongs without
- * Long objects) and sizes its record and header encoders. These check the bytes against Kafka's encoding
- * (zigzag, then base-128 little-endian groups) computed independently with BigInt, and against kafkajs' own decoder.
+ * Long objects), sizes its record encoder and writes a record's headers in place. These check the bytes against
+ * Kafka's encoding (zigzag, then base-128 little-endian groups; the record layout of KIP-98) computed independently
+ * with BigInt, and against kafkajs' own decoder.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,14 @@ interface DecoderInstance {
   readVarLong(): { toString(): string };
   offset: number;
 }
-type RecordEncoder = (r: { offsetDelta: number; timestampDelta: number; key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer> }) => EncoderInstance;
+type HeaderValue = string | Buffer | null;
+type RecordEncoder = (r: {
+  offsetDelta: number;
+  timestampDelta: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, HeaderValue | HeaderValue[]>;
+}) => EncoderInstance;
 type RecordDecoder = (d: DecoderInstance) => { key: Buffer; value: Buffer; headers: Record<string, Buffer>; offset: string; timestamp: string };
 
 const require = createRequire(import.meta.url);
@@ -100,6 +108,43 @@ test('a record with headers, a null key and multi-byte strings encodes to its ex
     Object.fromEntries(Object.entries(decoded.headers).map(([k, v]) => [k, v.toString('latin1')])),
     Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v).toString('latin1')])),
   );
+});
+
+/** Kafka's record (v2 batches): length, attributes, timestamp and offset deltas, key, value, headers; from the spec. */
+function referenceRecord(r: Parameters<RecordEncoder>[0]): Buffer {
+  const bytes = (b: Buffer | string | null) => (b === null ? reference(-1n, 32) : Buffer.concat([reference(BigInt(Buffer.byteLength(b)), 32), Buffer.from(b)]));
+  const headers = Object.entries(r.headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((item) => Buffer.concat([bytes(k), bytes(item)])));
+  const body = Buffer.concat([
+    Buffer.from([0]),
+    reference(BigInt(r.timestampDelta), 64),
+    reference(BigInt(r.offsetDelta), 32),
+    bytes(r.key),
+    bytes(r.value),
+    reference(BigInt(headers.length), 32),
+    ...headers,
+  ]);
+  return Buffer.concat([reference(BigInt(body.length), 32), body]);
+}
+
+test("records encode to Kafka's record layout: no headers, many, repeated keys, null and multi-byte values", () => {
+  const cases: Parameters<RecordEncoder>[0][] = [
+    { offsetDelta: 0, timestampDelta: 0, key: null, value: null, headers: {} },
+    { offsetDelta: 511, timestampDelta: 1_795_702, key: Buffer.from('in-123456'), value: Buffer.alloc(110, 1), headers: {
+      'streamserve.source.topic': 'borehole-inputs',
+      'streamserve.source.partition': '3',
+      'streamserve.source.offset': '123456',
+      'streamserve.model.version': '1.0.0',
+      'streamserve.backend': 'wasm',
+    } },
+    { offsetDelta: 3, timestampDelta: -5, key: Buffer.alloc(0), value: Buffer.alloc(300, 2), headers: {
+      'clé': 'entrées ü 日本',
+      repeated: ['a', Buffer.from([0, 255]), null, ''],
+      empty: [],
+      nothing: null,
+      long: 'x'.repeat(200),
+    } },
+  ];
+  for (const [i, c] of cases.entries()) assert.deepEqual(encodeRecord(c).buffer, referenceRecord(c), `case ${i}`);
 });
 
 test('murmur2 (32-bit rewrite) gives the hashes of kafkajs 2.2.4 and Java, so keys keep their partitions', () => {
