@@ -147,6 +147,44 @@ test("records encode to Kafka's record layout: no headers, many, repeated keys, 
   for (const [i, c] of cases.entries()) assert.deepEqual(encodeRecord(c).buffer, referenceRecord(c), `case ${i}`);
 });
 
+test('a produce request carries every message of every partition: key, value, headers, offset and timestamp', async () => {
+  type Message = { key: Buffer | null; value: Buffer | null; headers?: Record<string, string>; timestamp?: string };
+  type Request = (r: object) => { encode(): Promise<EncoderInstance> };
+  type Batch = { firstTimestamp: string; records: { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer>; offset: string; timestamp: string }[] };
+  const produceRequest = require('kafkajs/src/protocol/requests/produce/v3/request.js') as Request;
+  const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (d: DecoderInstance) => Promise<Batch>;
+  const partitions = [0, 1, 2].map((partition) => ({
+    partition,
+    firstSequence: 0,
+    messages: Array.from({ length: 4 + partition }, (_, i): Message => ({
+      key: i === 1 ? null : Buffer.from(`k${partition}-${i}`),
+      value: Buffer.alloc(20 + i, partition),
+      ...(i % 2 === 0 ? { headers: { 'streamserve.source.offset': String(1000 + i), 'clé': 'ü' } } : {}),
+      ...(i === 0 ? {} : { timestamp: String(1_795_702_073_000 + partition * 100 + i) }),
+    })),
+  }));
+  const encoded = (await produceRequest({ acks: -1, timeout: 30_000, topicData: [{ topic: 'out', partitions }] }).encode()).buffer;
+
+  const d = new Decoder(encoded) as DecoderInstance & { readInt16(): number; readInt32(): number; readString(): string | null };
+  assert.equal(d.readString(), null, 'no transactional id');
+  assert.deepEqual([d.readInt16(), d.readInt32(), d.readInt32(), d.readString(), d.readInt32()], [-1, 30_000, 1, 'out', 3]);
+  for (const { partition, messages } of partitions) {
+    assert.equal(d.readInt32(), partition);
+    d.readInt32(); // record set size
+    const batch = await decodeBatch(d);
+    assert.equal(batch.records.length, messages.length);
+    for (const [i, m] of messages.entries()) {
+      const r = batch.records[i]!;
+      assert.equal(r.offset, String(i));
+      assert.deepEqual(r.key, m.key);
+      assert.deepEqual(r.value, m.value);
+      assert.deepEqual(Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v.toString()])), m.headers ?? {});
+      // a message without a timestamp gets the request's time; the others keep theirs
+      if (m.timestamp !== undefined) assert.equal(r.timestamp, m.timestamp);
+    }
+  }
+});
+
 test('murmur2 (32-bit rewrite) gives the hashes of kafkajs 2.2.4 and Java, so keys keep their partitions', () => {
   const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: string | Buffer) => number;
   // Computed with kafkajs 2.2.4 as released (its Long-based murmur2).
