@@ -371,10 +371,10 @@ export class App implements AdminSource {
   }
 }
 
-/** Every field the signature reads must exist in the input schema, or no record could ever be scored. */
 /** How long the model worker and admin server get to close once the Kafka clients have. */
 const CLOSE_GRACE_MS = 2000;
 
+/** Every field the signature reads must exist in the input schema, or no record could ever be scored. */
 function checkInputSchema(signature: Signature, fields: string[], path: string): void {
   const have = new Set(fields);
   const needed = [signature.idField, signature.eventTimeField, ...signature.inputs.map((c) => c.field)];

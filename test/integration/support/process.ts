@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BIN, shippedNodeFlags } from '../../../src/cli/nodeFlags.js';
+import { messageOf } from '../../../src/errors.js';
+import { withTimeout } from '../../support/kafka.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -33,20 +35,20 @@ export function startNode(args: string[], env: Record<string, string>): CliProce
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let err = '';
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout!.resume();
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const exitWithin = async (timeoutMs: number, what: string) => {
-    let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), timeoutMs)));
-    const outcome = await Promise.race([exited, hung]).finally(() => clearTimeout(timer));
-    if (outcome !== 'hung') return outcome;
-    child.kill('SIGKILL');
-    await exited;
-    throw new Error(`${what} did not finish within ${timeoutMs} ms (killed); stderr tail:\n${err.slice(-6000)}`);
+    try {
+      return await withTimeout(exited, timeoutMs, what);
+    } catch (err) {
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`${messageOf(err)} (killed); stderr tail:\n${stderr.slice(-6000)}`);
+    }
   };
-  return { child, stderr: () => err, exited, exitWithin };
+  return { child, stderr: () => stderr, exited, exitWithin };
 }
 
 export async function freePort(): Promise<number> {
