@@ -52,7 +52,11 @@ export interface ClientResult {
   /** Input value bytes per second. */
   mbPerSec?: number;
   peakRssMB: number | null;
+  /** The measured window on the child's monotonic clock, µs (the time base of --cpu-prof profiles). */
+  windowHrUs?: [number, number];
 }
+
+const hrUsAt = (performanceNow: number): number => Number(process.hrtime.bigint() / 1000n) - (performance.now() - performanceNow) * 1000;
 
 interface ReadParams {
   brokers: string[];
@@ -233,7 +237,7 @@ async function forward(p: ForwardParams): Promise<ClientResult> {
     await sink.close();
   }
   const seconds = (doneAt - joinedAt) / 1000;
-  return { records: acked, seconds, rate: acked / seconds, peakRssMB: memoryMB().peakRss };
+  return { records: acked, seconds, rate: acked / seconds, peakRssMB: memoryMB().peakRss, windowHrUs: [hrUsAt(joinedAt), hrUsAt(doneAt)] };
 }
 
 /** (e) The naive way: per record, decode, one model call (on this thread), encode, one awaited send. */

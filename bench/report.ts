@@ -104,6 +104,10 @@ function summaries(raw: RawResults) {
       /** Share of the time a send was in flight (sends are one at a time): near 1, sends queue behind each other. */
       sendBusy: S(pts.map((p) => (p.pipeline.sendsPerSec * p.pipeline.meanSendMs) / 1000)),
       cpuUsPerRecord: S(pts.map((p) => p.pipeline.cpuUsPerRecord ?? Number.NaN)),
+      loopDelayP99: S(pts.map((p) => p.pipeline.loop?.delayP99Ms ?? Number.NaN)),
+      loopDelayMax: S(pts.map((p) => p.pipeline.loop?.delayMaxMs ?? Number.NaN)),
+      gcMaxPause: S(pts.map((p) => p.pipeline.loop?.gcMaxPauseMs ?? Number.NaN)),
+      majorGcMax: S(pts.map((p) => p.pipeline.loop?.majorGcMaxMs ?? Number.NaN)),
       parts: Object.fromEntries(
         (['toInputLog', 'toScored', 'toOutputLog'] as const).map((k) => [k, { p50: S(pts.map((p) => p.parts[k][0])), p99: S(pts.map((p) => p.parts[k][1])) }]),
       ) as Record<'toInputLog' | 'toScored' | 'toOutputLog', { p50: Summary | null; p99: Summary | null }>,
@@ -216,13 +220,13 @@ function modelTable(sum: ReturnType<typeof summaries>): string {
 
 function partsTable(sum: ReturnType<typeof summaries>): string {
   const lines = [
-    '| load | offered (records/s) | achieved | scheduled → input appended (generator) | input appended → scored (fetch, queue, model) | scored → output appended (send queue, send, ack) | end to end | mean model batch | sends/s × ms per send = send busy | CPU µs per input |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| load | offered (records/s) | achieved | scheduled → input appended (generator) | input appended → scored (fetch, queue, model) | scored → output appended (send queue, send, ack) | end to end | mean model batch | sends/s × ms per send = send busy | CPU µs per input | event-loop delay p99 / max (ms) | longest GC pause, any / full (ms) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const pair = (x: { p50: Summary | null; p99: Summary | null }) => `${fmt(x.p50?.median)} / ${fmt(x.p99?.median)}`;
   for (const o of sum.open) {
     lines.push(
-      `| ${Math.round(o.load * 100)}% | ${fmt(o.offered?.median)} | ${fmt(o.achieved?.median)} | ${pair(o.parts.toInputLog)} | ${pair(o.parts.toScored)} | ${pair(o.parts.toOutputLog)} | ${fmt(o.p50?.median)} / ${fmt(o.p99?.median)} | ${fmt(o.meanBatch?.median, 1)} | ${fmt(o.sendsPerSec?.median)} × ${fmt(o.meanSendMs?.median, 2)} = ${fmt(o.sendBusy?.median, 2)} | ${fmt(o.cpuUsPerRecord?.median, 1)} |`,
+      `| ${Math.round(o.load * 100)}% | ${fmt(o.offered?.median)} | ${fmt(o.achieved?.median)} | ${pair(o.parts.toInputLog)} | ${pair(o.parts.toScored)} | ${pair(o.parts.toOutputLog)} | ${fmt(o.p50?.median)} / ${fmt(o.p99?.median)} | ${fmt(o.meanBatch?.median, 1)} | ${fmt(o.sendsPerSec?.median)} × ${fmt(o.meanSendMs?.median, 2)} = ${fmt(o.sendBusy?.median, 2)} | ${fmt(o.cpuUsPerRecord?.median, 1)} | ${fmt(o.loopDelayP99?.median, 1)} / ${fmt(o.loopDelayMax?.median, 1)} | ${fmt(o.gcMaxPause?.median, 1)} / ${fmt(o.majorGcMax?.median, 1)} |`,
     );
   }
   return lines.join('\n');

@@ -11,7 +11,7 @@ import type { BackendName } from '../src/model/model.js';
 import { BenchChild } from './proc.js';
 import type { ClientResult } from './clients.js';
 import type { ModelPoint } from './modelBench.js';
-import type { DrainResult, MemorySample, SendStats, ServeStarted } from './serve.js';
+import type { DrainResult, LoopStats, MemorySample, SendStats, ServeStarted } from './serve.js';
 import { consumerPerformance, producerPerformance } from './kafkaPerf.js';
 import { generate, latenciesIn, readOutputTimes, type GeneratorResult } from './openLoop.js';
 import { preload } from './inputs.js';
@@ -117,11 +117,12 @@ export function readOnly(ctx: Context): Promise<ClientResult> {
   );
 }
 
-export function forward(ctx: Context, transform: 'copy' | 'avro'): Promise<ClientResult> {
+/** (c) or (d); `options` profile it or give it node flags (e.g. streamserve's), for comparisons outside the rounds. */
+export function forward(ctx: Context, transform: 'copy' | 'avro', options: { cpuProfDir?: string; nodeFlags?: string[] } = {}): Promise<ClientResult> {
   const out = uniqueName(`bench-${transform}`);
   const count = transform === 'copy' ? ctx.plan.c : ctx.plan.d;
   return withTopics(ctx, { logAppendTime: [out] }, () =>
-    withChild(ctx, { name: `${transform === 'copy' ? 'c' : 'd'}-forward`, role: 'clients' }, (child) =>
+    withChild(ctx, { name: `${transform === 'copy' ? 'c' : 'd'}-forward`, role: 'clients', ...options }, (child) =>
       child.call<ClientResult>(
         'forward',
         { brokers: ctx.brokers, topic: ctx.backlogTopic, outputTopic: out, groupId: uniqueName('bench-fwd'), count, transform, timeoutMs: 300_000 },
@@ -196,6 +197,10 @@ export interface DrainRun {
   modelCalls: number;
   meanBatch: number;
   peakInflight: number;
+  /** Output sends during the drain (absent in results from before they were recorded). */
+  sends?: SendStats;
+  /** Event-loop delay and GC pauses of the main thread during the drain (likewise). */
+  loop?: LoopStats;
   profileWindowUs?: [number, number];
 }
 
@@ -213,8 +218,12 @@ export function drain(
     return withChild(ctx, { name: options.name, role: 'serve', cpus: options.cpus, cpuProfDir: options.cpuProfDir, nodeFlags: options.nodeFlags }, async (child) => {
       const flags = serveFlags(ctx, { input: topic, output: out, dlq }, options.overrides);
       const started = await child.call<ServeStarted>('serveStart', { flags, joinTimeoutMs: 60_000 }, 120_000);
+      await child.call<SendStats>('serveSendStats', null, 10_000);
+      await child.call<LoopStats>('serveLoopStats', null, 10_000);
       const timeoutMs = Math.max(60_000, (records / 2_000) * 1000);
       const done = await child.call<DrainResult>('serveWaitCommitted', { endOffsets: ends, timeoutMs }, timeoutMs + 10_000);
+      const sends = await child.call<SendStats>('serveSendStats', null, 10_000);
+      const loop = await child.call<LoopStats>('serveLoopStats', null, 10_000);
       const stopped = await child.call<{ code: number }>('serveStop', null, 60_000);
       if (stopped.code !== 0) ctx.log(`${options.name}: streamserve stopped with code ${stopped.code}`);
       const seconds = (done.doneAt - started.joinedAt) / 1000;
@@ -231,6 +240,8 @@ export function drain(
         modelCalls: done.counts.modelCalls,
         meanBatch: done.counts.rowsScored / Math.max(1, done.counts.modelCalls),
         peakInflight: done.counts.peakInflight,
+        sends,
+        loop,
         profileWindowUs: [started.joinedHrUs, done.doneHrUs],
       };
     });
@@ -282,6 +293,8 @@ export interface LoadPoint {
     maxConcurrentSends: number;
     /** CPU time of the streamserve process per input, µs (all its threads). */
     cpuUsPerRecord: number | null;
+    /** The main thread's event-loop delay and GC pauses (absent in results from before they were recorded). */
+    loop?: LoopStats;
   };
   /** The measured window on the serve child's monotonic clock, µs (for its --cpu-prof profile). */
   windowHrUs: [number, number];
@@ -309,6 +322,8 @@ export async function openLoop(
     overrides?: Record<string, string>;
     preloadBacklog?: number;
     cpuProfDir?: string;
+    /** Node flags for a fresh child (default: the ones streamserve ships with). */
+    nodeFlags?: string[] | undefined;
   },
   /** A serve child to run the App in (the sweep reuses one per round); a fresh one when absent. */
   reuse?: BenchChild,
@@ -319,7 +334,7 @@ export async function openLoop(
   return withTopics(ctx, { logAppendTime: [input, out, dlq] }, async () => {
     if (p.preloadBacklog) await preload(ctx.kafka, ctx.inputType, input, p.preloadBacklog, 'backlog');
     const inChild = <T>(body: (child: BenchChild) => Promise<T>): Promise<T> =>
-      reuse ? body(reuse) : withChild(ctx, { name: p.name, role: 'serve', cpuProfDir: p.cpuProfDir }, body);
+      reuse ? body(reuse) : withChild(ctx, { name: p.name, role: 'serve', cpuProfDir: p.cpuProfDir, nodeFlags: p.nodeFlags }, body);
     return inChild(async (child) => {
       const started = await child.call<ServeStarted>('serveStart', { flags: serveFlags(ctx, { input, output: out, dlq }, p.overrides), joinTimeoutMs: 60_000 }, 120_000);
       let drainRate: number | undefined;
@@ -333,12 +348,14 @@ export async function openLoop(
         const offered = Math.max(1, Math.round(load * p.referenceRate));
         const c0 = await child.call<Counts>('serveCounts', null, 10_000);
         await child.call<SendStats>('serveSendStats', null, 10_000);
+        await child.call<LoopStats>('serveLoopStats', null, 10_000);
         const t0 = Date.now();
         const gen = await generate(ctx.kafka, ctx.inputType, { topic: input, rate: offered, seconds: p.warmupS + p.measureS, prefix: `L${load}` });
         const settleMs = Math.max(60_000, (gen.sent / 1000) * 1000);
         await child.call<DrainResult>('serveWaitCommitted', { endOffsets: await endOffsets(ctx, input), timeoutMs: settleMs }, settleMs + 10_000);
         const c1 = await child.call<Counts>('serveCounts', null, 10_000);
         const sends = await child.call<SendStats>('serveSendStats', null, 10_000);
+        const loop = await child.call<LoopStats>('serveLoopStats', null, 10_000);
         const calls = c1.modelCalls - c0.modelCalls;
         const cpu = c0.cpuSeconds === null || c1.cpuSeconds === null ? null : ((c1.cpuSeconds - c0.cpuSeconds) * 1e6) / gen.sent;
         const toHr = (epochMs: number) => c0.hrUs + (epochMs - c0.epochMs) * 1000;
@@ -351,6 +368,7 @@ export async function openLoop(
           meanSendMs: sends.sendMs / Math.max(1, sends.sends),
           maxConcurrentSends: sends.maxConcurrent,
           cpuUsPerRecord: cpu,
+          loop,
         };
         const from = gen.t0 + p.warmupS * 1000;
         const to = gen.t0 + (p.warmupS + p.measureS) * 1000;

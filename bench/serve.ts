@@ -6,6 +6,7 @@
  * it when the last input offset is committed, without polling HTTP from outside.
  */
 import kafkajs from 'kafkajs';
+import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 import { App } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
@@ -46,6 +47,53 @@ kafkajs.Kafka.prototype.producer = function (this: kafkajs.Kafka, ...args: Param
   };
   return producer;
 };
+
+/**
+ * Diagnostics only: how long the main thread's event loop was held up, and V8's garbage-collection pauses on it.
+ * A latency percentile over a 10 s window moves with a few long stalls; these say whether they were streamserve's.
+ */
+export interface LoopStats {
+  /** Event-loop delay (how late a 1 ms timer fired), ms. */
+  delayP99Ms: number;
+  delayMaxMs: number;
+  gcPauses: number;
+  gcPauseMs: number;
+  gcMaxPauseMs: number;
+  /** Mark-compact (full) collections and the longest one, ms. */
+  majorGcs: number;
+  majorGcMaxMs: number;
+}
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const gc = { pauses: 0, ms: 0, maxMs: 0, major: 0, majorMaxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.pauses++;
+    gc.ms += e.duration;
+    gc.maxMs = Math.max(gc.maxMs, e.duration);
+    if (((e as { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+      gc.major++;
+      gc.majorMaxMs = Math.max(gc.majorMaxMs, e.duration);
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
+
+function loopStats(): LoopStats {
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  const stats = {
+    delayP99Ms: ms(loopDelay.percentile(99)),
+    delayMaxMs: ms(loopDelay.max),
+    gcPauses: gc.pauses,
+    gcPauseMs: r2(gc.ms),
+    gcMaxPauseMs: r2(gc.maxMs),
+    majorGcs: gc.major,
+    majorGcMaxMs: r2(gc.majorMaxMs),
+  };
+  loopDelay.reset();
+  Object.assign(gc, { pauses: 0, ms: 0, maxMs: 0, major: 0, majorMaxMs: 0 });
+  return stats;
+}
 
 /** MB: resident (now and peak) and the main thread's V8 heap and off-heap buffers (the model worker's isolate is not in heap*). */
 export interface MemorySample {
@@ -187,6 +235,8 @@ export const serveHandlers = {
   serveMemory: () => Promise.resolve(memorySample()),
   /** Counters, CPU seconds of the process so far, and the clock pair (epoch ms, monotonic µs) to map times to profiles. */
   serveCounts: () => Promise.resolve(app ? { ...app.status().counts, cpuSeconds: cpuSeconds(), epochMs: Date.now(), hrUs: hrUs() } : null),
+  /** Event-loop delay and GC pauses since the last call (and reset). */
+  serveLoopStats: () => Promise.resolve(loopStats()),
   /** Send counters since the last call (and reset). */
   serveSendStats: () => {
     const snapshot = { ...sendStats };

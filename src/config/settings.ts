@@ -87,9 +87,9 @@ export const settings = {
   inputSchema: setting({ env: 'INPUT_SCHEMA', flag: 'input-schema', schema: z.string().min(1).default('schemas/borehole-input.avsc'), doc: 'Avro reader schema of inputs.' }),
   outputSchema: setting({ env: 'OUTPUT_SCHEMA', flag: 'output-schema', schema: z.string().min(1).default('schemas/borehole-prediction.avsc'), doc: 'Avro schema of predictions.' }),
   wireFormat: setting({ env: 'WIRE_FORMAT', flag: 'wire-format', schema: z.enum(WireFormats).default('raw'), doc: 'Input framing: raw Avro binary, or confluent (Schema Registry).' }),
-  maxBatchSize: setting({ env: 'MAX_BATCH_SIZE', flag: 'max-batch-size', schema: int(1, 65536).default(512), doc: 'Rows per model call at most.' }),
+  maxBatchSize: setting({ env: 'MAX_BATCH_SIZE', flag: 'max-batch-size', schema: int(1, 65536).default(2048), doc: 'Rows per model call at most.' }),
   maxBatchDelayMs: setting({ env: 'MAX_BATCH_DELAY_MS', flag: 'max-batch-delay-ms', schema: int(0, 60000).default(5), doc: 'Longest a row waits for its batch to fill.' }),
-  maxInflightRecords: setting({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight', schema: int(1).default(20000), doc: 'Records held unacknowledged before the input is paused (resumed at half).' }),
+  maxInflightRecords: setting({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight', schema: int(1).default(16000), doc: 'Records held unacknowledged before the input is paused (resumed at half).' }),
   maxBytesPerPartition: setting({ env: 'MAX_BYTES_PER_PARTITION', flag: 'max-bytes-per-partition', schema: int(1024).default(262144), doc: 'Fetch size per partition; bounds what one fetch adds in flight.' }),
   fetchMinBytes: setting({
     env: 'FETCH_MIN_BYTES',

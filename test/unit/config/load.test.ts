@@ -44,9 +44,9 @@ describe('loadConfig', () => {
     assert.equal(config.groupId, 'streamserve');
     assert.equal(config.backend, 'wasm');
     assert.equal(config.wireFormat, 'raw');
-    assert.equal(config.maxBatchSize, 512);
+    assert.equal(config.maxBatchSize, 2048);
     assert.equal(config.maxBatchDelayMs, 5);
-    assert.equal(config.maxInflightRecords, 20000);
+    assert.equal(config.maxInflightRecords, 16000);
     assert.equal(config.adminHost, '127.0.0.1');
     assert.equal(config.adminPort, 9464);
     assert.equal(config.saslPassword, undefined);
@@ -81,7 +81,7 @@ describe('loadConfig', () => {
   test('an empty environment variable counts as unset', () => {
     const file = configFile({ maxBatchSize: 100 });
     assert.equal(loadConfig({ file, env: { MAX_BATCH_SIZE: '' } }).maxBatchSize, 100);
-    assert.equal(loadConfig({ env: { MAX_BATCH_SIZE: '' } }).maxBatchSize, 512);
+    assert.equal(loadConfig({ env: { MAX_BATCH_SIZE: '' } }).maxBatchSize, 2048);
   });
 
   test('every bad setting is reported at once, in one CONFIG_INVALID error naming its env var and flag', () => {
@@ -167,7 +167,7 @@ describe('loadConfig', () => {
     const shown = redactedConfig(config);
     assert.equal(shown.saslPassword, '[redacted]');
     assert.equal(shown.saslUsername, 'alice');
-    assert.equal(shown.maxBatchSize, 512);
+    assert.equal(shown.maxBatchSize, 2048);
     assert.ok(!JSON.stringify(shown).includes('hunter2-secret'));
     assert.equal(redactedConfig(loadConfig()).saslPassword, undefined, 'an unset secret stays unset');
   });
@@ -183,7 +183,7 @@ describe('loadConfig', () => {
     assert.throws(() => {
       (config as { maxBatchSize: number }).maxBatchSize = 1;
     }, TypeError);
-    assert.equal(config.maxBatchSize, 512);
+    assert.equal(config.maxBatchSize, 2048);
   });
 
   test('the brokers list inside the result is frozen too', () => {

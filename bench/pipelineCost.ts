@@ -1,0 +1,141 @@
+/**
+ * `npx tsx bench/pipelineCost.ts [--records 300000] [--reps 5]`: what streamserve's pipeline costs the main thread per
+ * input on top of the work (d) does, with no broker and no model. Both sides take the same kafkajs-shaped fetch
+ * batches (6 partitions, ~2,900 messages each, like a 256 KiB fetch) and build the same prediction messages:
+ *
+ * - **(d)'s transform**: the record, Avro decode, `featurize`, prediction encode, `predictionMessage` (bench/clients.ts);
+ * - **the pipeline**: `KafkaSource`'s record mapping, then `Pipeline.push` with a model that answers at once (a constant
+ *   output, no worker) and a sink that acknowledges at once, until `drain()`: batching, offset tracking, in-flight
+ *   accounting, the model call's row packing and output unpacking, and the same encode and message.
+ *
+ * The difference is what only streamserve pays in the main thread, besides the model worker's round trip and what
+ * kafkajs does. Alternates the two, prints medians. To include the GC of streamserve's heap cap, run it with the node
+ * flags it ships with: `node --max-old-space-size=256 --max-semi-space-size=8 --heap-growing-percent=50 --import tsx
+ * bench/pipelineCost.ts`.
+ */
+import { parseArgs } from 'node:util';
+import type { KafkaMessage } from 'kafkajs';
+import { pino } from 'pino';
+import { loadAvroSchema } from '../src/codec/schema.js';
+import { rawAvroDecoder } from '../src/codec/inputDecoder.js';
+import { avroPredictionEncoder } from '../src/codec/predictionEncoder.js';
+import { loadSignature } from '../src/model/signature.js';
+import { sampleBoreholeInputs } from '../src/model/borehole.js';
+import { featurize } from '../src/pipeline/featurize.js';
+import { predictionMessage, type OutcomeTarget } from '../src/pipeline/outcome.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import type { InputRecord, OutboundMessage } from '../src/pipeline/record.js';
+import type { Model } from '../src/model/model.js';
+
+const { values: args } = parseArgs({ options: { records: { type: 'string', default: '300000' }, reps: { type: 'string', default: '5' } } });
+const RECORDS = Number(args.records);
+const REPS = Number(args.reps);
+const PARTITIONS = 6;
+const PER_FETCH = 2_900;
+const MODEL_DIR = 'weights/borehole';
+const TOPIC = 'in';
+
+const [inputType, outputType, signature] = await Promise.all([
+  loadAvroSchema('schemas/borehole-input.avsc'),
+  loadAvroSchema('schemas/borehole-prediction.avsc'),
+  loadSignature(`${MODEL_DIR}/signature.json`),
+]);
+const decoder = rawAvroDecoder(inputType);
+const encoder = avroPredictionEncoder(outputType, signature);
+const target: OutcomeTarget = { outputTopic: 'out', deadLetterTopic: 'out-dlq', signature, backend: 'wasm' };
+
+/** Fetch batches as kafkajs hands them to eachBatch: one partition each, in offset order. */
+function fetchBatches(): { partition: number; messages: KafkaMessage[] }[] {
+  const samples = sampleBoreholeInputs(10_000, 7);
+  const next = new Array<number>(PARTITIONS).fill(0);
+  const batches: { partition: number; messages: KafkaMessage[] }[] = [];
+  for (let made = 0, p = 0; made < RECORDS; p = (p + 1) % PARTITIONS) {
+    const messages: KafkaMessage[] = [];
+    for (let i = 0; i < PER_FETCH && made < RECORDS; i++, made++) {
+      const id = `in-${made}`;
+      const value = inputType.toBuffer({ id, event_time: 1_700_000_000_000 + made, ...samples[made % samples.length]! });
+      const offset = String(next[p]!++);
+      messages.push({ key: Buffer.from(id), value, headers: {}, offset, timestamp: String(Date.now()), attributes: 0 } as KafkaMessage);
+    }
+    batches.push({ partition: p, messages });
+  }
+  return batches;
+}
+
+const toRecord = (partition: number, m: KafkaMessage): InputRecord => ({
+  topic: TOPIC,
+  partition,
+  offset: m.offset,
+  key: m.key ?? null,
+  value: m.value ?? null,
+  headers: m.headers ?? {},
+  timestamp: m.timestamp,
+});
+
+let sink: OutboundMessage[] | null = null; // kept so that neither side's messages can be optimised away
+
+async function transformD(batches: ReturnType<typeof fetchBatches>): Promise<number> {
+  const outputs = [1];
+  for (const { partition, messages } of batches) {
+    sink = messages.map((m) => {
+      const record = toRecord(partition, m);
+      const features = featurize(signature, decoder.decode(record.value));
+      const value = encoder.encode({ id: features.id, eventTime: features.eventTime, scoredAt: Date.now(), outputs });
+      return predictionMessage(target, record, value);
+    });
+    await Promise.resolve();
+  }
+  return sink?.length ?? 0;
+}
+
+const instantModel: Model = {
+  signature,
+  backend: 'wasm',
+  inputWidth: signature.inputs.length,
+  outputWidth: signature.outputs.length,
+  predict: (_rows, count) => Promise.resolve(new Float32Array(count * signature.outputs.length).fill(0.5)),
+  close: () => Promise.resolve(),
+};
+
+async function pipelineG(batches: ReturnType<typeof fetchBatches>): Promise<number> {
+  const pipeline = new Pipeline({
+    model: instantModel,
+    decoder,
+    encoder,
+    sink: {
+      send: (messages) => {
+        sink = messages;
+        return Promise.resolve();
+      },
+    },
+    target,
+    maxBatchSize: 512,
+    maxBatchDelayMs: 5,
+    maxInflightRecords: Number.MAX_SAFE_INTEGER,
+    logger: pino({ level: 'warn' }),
+  });
+  for (const { partition, messages } of batches) {
+    pipeline.push(messages.map((m) => toRecord(partition, m)));
+    await new Promise((resolve) => setImmediate(resolve)); // the next fetch arrives on a later turn of the event loop
+  }
+  await pipeline.drain();
+  return pipeline.tracker.uncommitted().length;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const batches = fetchBatches();
+const times: Record<'d' | 'g', number[]> = { d: [], g: [] };
+for (let rep = -1; rep < REPS; rep++) {
+  for (const [name, run] of [['d', transformD], ['g', pipelineG]] as const) {
+    const t0 = performance.now();
+    await run(batches);
+    const us = ((performance.now() - t0) * 1000) / RECORDS;
+    if (rep >= 0) times[name].push(us);
+  }
+}
+const d = median(times.d);
+const g = median(times.g);
+console.log(`node ${process.version} ${process.execArgv.join(' ')}`);
+console.log(`(d) transform:     ${d.toFixed(2)} µs per input  (${times.d.map((x) => x.toFixed(2)).join(', ')})`);
+console.log(`streamserve pipeline: ${g.toFixed(2)} µs per input  (${times.g.map((x) => x.toFixed(2)).join(', ')})`);
+console.log(`pipeline only:     ${(g - d).toFixed(2)} µs per input (medians)`);
