@@ -28,8 +28,16 @@ export interface GeneratorResult {
 
 const SAMPLES = 10_000;
 
-/** Publishes `rate × seconds` inputs on schedule. Ids are `${prefix}-${k}`. */
-export async function generate(kafka: Kafka, type: AvroType, p: { topic: string; rate: number; seconds: number; prefix: string }): Promise<GeneratorResult> {
+/**
+ * Publishes `rate × seconds` inputs on schedule. Ids are `${prefix}-${k}`. Every `lingerMs` it sends what has come due
+ * in one request (a producer's linger: Kafka's Java producer defaults to 5 ms); an input's wait for its send counts in
+ * its latency, since its timestamp is its scheduled time.
+ */
+export async function generate(
+  kafka: Kafka,
+  type: AvroType,
+  p: { topic: string; rate: number; seconds: number; prefix: string; lingerMs: number },
+): Promise<GeneratorResult> {
   const samples = sampleBoreholeInputs(SAMPLES, 99);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -62,7 +70,7 @@ export async function generate(kafka: Kafka, type: AvroType, p: { topic: string;
           clearInterval(timer);
           resolve();
         }
-      }, 1);
+      }, p.lingerMs);
     });
     await Promise.all(sends);
   } finally {

@@ -306,6 +306,9 @@ export interface LoadPoint {
  * everything; then the output topic is read back once and latencies are taken over each measured window.
  * With `preloadBacklog`, the topic first holds that many inputs, and the drain rate of that backlog is measured too.
  */
+/** How often the open-loop generator sends what came due, ms. */
+export const GENERATOR_LINGER_MS = 1;
+
 /** A serve child for several Apps in turn (one after another, never two at once). */
 export function withServeChild<T>(ctx: Context, name: string, body: (child: BenchChild) => Promise<T>): Promise<T> {
   return withChild(ctx, { name, role: 'serve' }, body);
@@ -324,6 +327,8 @@ export async function openLoop(
     cpuProfDir?: string;
     /** Node flags for a fresh child (default: the ones streamserve ships with). */
     nodeFlags?: string[] | undefined;
+    /** The generator's send interval, ms (default GENERATOR_LINGER_MS). */
+    generatorLingerMs?: number;
   },
   /** A serve child to run the App in (the sweep reuses one per round); a fresh one when absent. */
   reuse?: BenchChild,
@@ -350,7 +355,13 @@ export async function openLoop(
         await child.call<SendStats>('serveSendStats', null, 10_000);
         await child.call<LoopStats>('serveLoopStats', null, 10_000);
         const t0 = Date.now();
-        const gen = await generate(ctx.kafka, ctx.inputType, { topic: input, rate: offered, seconds: p.warmupS + p.measureS, prefix: `L${load}` });
+        const gen = await generate(ctx.kafka, ctx.inputType, {
+          topic: input,
+          rate: offered,
+          seconds: p.warmupS + p.measureS,
+          prefix: `L${load}`,
+          lingerMs: p.generatorLingerMs ?? GENERATOR_LINGER_MS,
+        });
         const settleMs = Math.max(60_000, (gen.sent / 1000) * 1000);
         await child.call<DrainResult>('serveWaitCommitted', { endOffsets: await endOffsets(ctx, input), timeoutMs: settleMs }, settleMs + 10_000);
         const c1 = await child.call<Counts>('serveCounts', null, 10_000);

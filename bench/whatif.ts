@@ -6,7 +6,8 @@
  * streamserve settings by flag name (`max-inflight=5000`); without node flags a variant runs with the flags streamserve
  * ships with (bin/streamserve.js), `--no-flags` runs with V8's defaults. Default variants: shipped, and V8 defaults.
  * `--open RATE` follows each drain with an open-loop run at RATE inputs/s (3 s warm-up, 10 s measured) under the same
- * variant, and prints its latency, event-loop delay and GC pauses.
+ * variant, and prints its latency, event-loop delay and GC pauses; a variant's word `generator-linger-ms=N` sets the
+ * generator's send interval for it.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,9 +39,12 @@ const variants = (values.variant?.length ? values.variant : ['shipped=', 'V8 def
   const flags = v.slice(at + 1).trim();
   const words = flags === '' ? [] : flags.split(/\s+/);
   const settings = Object.fromEntries(words.filter((w) => !w.startsWith('--')).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  // Not a streamserve setting: the open-loop generator's send interval.
+  const lingerMs = settings['generator-linger-ms'] === undefined ? undefined : Number(settings['generator-linger-ms']);
+  delete settings['generator-linger-ms'];
   // No node flags: the flags streamserve ships with (bin/streamserve.js); `--no-flags`: none at all.
   const nodeFlags = words.filter((w) => w.startsWith('--') && w !== '--no-flags');
-  return { name: v.slice(0, at), flags: nodeFlags.length > 0 || words.includes('--no-flags') ? nodeFlags : undefined, settings, words };
+  return { name: v.slice(0, at), flags: nodeFlags.length > 0 || words.includes('--no-flags') ? nodeFlags : undefined, settings, lingerMs, words };
 });
 const records = Number(values.records);
 /** Offered inputs per second of an open-loop run after each drain (none without --open). */
@@ -79,7 +83,7 @@ try {
       const gc = r.loop ? `GC pauses ${Math.round((r.loop.gcPauseMs / 10) / r.seconds)}% of the time (longest ${r.loop.gcMaxPauseMs} ms), loop delay max ${r.loop.delayMaxMs} ms` : '';
       say(`${v.name} [${v.words.join(' ')}]: ${Math.round(row.rate)}/s, RSS at rest ${row.rest} MB, peak ${row.peak} MB, largest heap ${row.heap} MB, peak in flight ${row.inflight}; ${sends}; ${gc}`);
       if (openRate !== null) {
-        const { points } = await openLoop(ctx, { name: `whatif-open-${v.name.replace(/\W+/g, '-')}`, loads: [1], referenceRate: openRate, warmupS: 3, measureS: 10, overrides: v.settings, nodeFlags: v.flags });
+        const { points } = await openLoop(ctx, { name: `whatif-open-${v.name.replace(/\W+/g, '-')}`, loads: [1], referenceRate: openRate, warmupS: 3, measureS: 10, overrides: v.settings, nodeFlags: v.flags, ...(v.lingerMs === undefined ? {} : { generatorLingerMs: v.lingerMs }) });
         const pt = points[0]!;
         row.p99 = pt.latency.p99;
         const l = pt.pipeline.loop;
