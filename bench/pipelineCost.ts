@@ -26,6 +26,7 @@ import { predictionMessage, type OutcomeTarget } from '../src/pipeline/outcome.j
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import type { InputRecord, OutboundMessage } from '../src/pipeline/record.js';
 import type { Model } from '../src/model/model.js';
+import { loadConfig } from '../src/config/load.js';
 
 const { values: args } = parseArgs({ options: { records: { type: 'string', default: '300000' }, reps: { type: 'string', default: '5' } } });
 const RECORDS = Number(args.records);
@@ -34,6 +35,7 @@ const PARTITIONS = 6;
 const PER_FETCH = 2_900;
 const MODEL_DIR = 'weights/borehole';
 const TOPIC = 'in';
+const defaults = loadConfig({ env: {} });
 
 const [inputType, outputType, signature] = await Promise.all([
   loadAvroSchema('schemas/borehole-input.avsc'),
@@ -109,8 +111,8 @@ async function pipelineG(batches: ReturnType<typeof fetchBatches>): Promise<numb
       },
     },
     target,
-    maxBatchSize: 512,
-    maxBatchDelayMs: 5,
+    maxBatchSize: defaults.maxBatchSize,
+    maxBatchDelayMs: defaults.maxBatchDelayMs,
     maxInflightRecords: Number.MAX_SAFE_INTEGER,
     logger: pino({ level: 'warn' }),
   });
