@@ -47,8 +47,9 @@ const VARIANTS: Variant[] = [
   {
     name: 'waits 2.5 s per call',
     setup: () => ({
+      // At most 500 rows per call, whatever the default: 1,500 inputs make at least three slow calls.
       count: 1500,
-      env: { FAULT_MODEL_DELAY_MS: '2500', SESSION_TIMEOUT_MS: '10000', HEARTBEAT_INTERVAL_MS: '1000' },
+      env: { FAULT_MODEL_DELAY_MS: '2500', MAX_BATCH_SIZE: '500', SESSION_TIMEOUT_MS: '10000', HEARTBEAT_INTERVAL_MS: '1000' },
       serve: true,
     }),
   },
@@ -141,7 +142,7 @@ async function slowModelScenario(t: TestContext, mode: Guarantee, variant: Varia
     started,
     failure,
     fleet,
-    extra: { joins, rebalances, crashes, modelCalls: calls, slowCalls, meanCallMs, heartbeatMs: env.HEARTBEAT_INTERVAL_MS, batchSize: env.MAX_BATCH_SIZE ?? 256 },
+    extra: { joins, rebalances, crashes, modelCalls: calls, slowCalls, meanCallMs, heartbeatMs: env.HEARTBEAT_INTERVAL_MS, batchSize: env.MAX_BATCH_SIZE },
   });
   assert.ok(slowCalls >= MIN_SLOW_CALLS, `${slowCalls} model calls took longer than the heartbeat interval; the scenario needs ${MIN_SLOW_CALLS}`);
   assert.equal(joins, 1, 'joined the group once: no rebalance loop');
