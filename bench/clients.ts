@@ -16,15 +16,16 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka } from '../src/kafka/client.js';
 import { KafkaSink } from '../src/kafka/sink.js';
+import { toInputRecord } from '../src/kafka/source.js';
 import { createLogger } from '../src/logger.js';
 import { loadAvroSchema } from '../src/codec/schema.js';
-import { rawAvroDecoder } from '../src/codec/inputDecoder.js';
-import { avroPredictionEncoder } from '../src/codec/predictionEncoder.js';
+import { rawAvroDecoder, type InputDecoder } from '../src/codec/inputDecoder.js';
+import { avroPredictionEncoder, type PredictionEncoder } from '../src/codec/predictionEncoder.js';
 import { featurize } from '../src/pipeline/featurize.js';
 import { predictionMessage, type OutcomeTarget } from '../src/pipeline/outcome.js';
 import type { InputRecord, OutboundMessage } from '../src/pipeline/record.js';
 import { loadModel } from '../src/model/tfjsModel.js';
-import { loadSignature, unscaleOutput } from '../src/model/signature.js';
+import { loadSignature, unscaleOutput, type Signature } from '../src/model/signature.js';
 import type { BackendName } from '../src/model/model.js';
 import { memoryMB, withTimeout } from './util.js';
 import { settings } from '../src/config/settings.js';
@@ -138,8 +139,37 @@ async function readOnly(p: ReadParams): Promise<ClientResult> {
   return { records, seconds, rate: records / seconds, mbPerSec: bytes / 1e6 / seconds, peakRssMB: memoryMB().peakRss };
 }
 
-function toRecord(topic: string, partition: number, m: KafkaMessage): InputRecord {
-  return { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: m.headers ?? {}, timestamp: m.timestamp };
+/** What (d) does between read and write: streamserve's own decoder, features, encoder and outcome message. */
+export interface PredictionPath {
+  signature: Signature;
+  decoder: InputDecoder;
+  encoder: PredictionEncoder;
+  target: OutcomeTarget;
+  /** The prediction message for one record, with a constant in place of the model's output. */
+  predict(record: InputRecord): OutboundMessage;
+}
+
+export async function predictionPath(outputTopic: string): Promise<PredictionPath> {
+  const [inputType, outputType, signature] = await Promise.all([
+    loadAvroSchema('schemas/borehole-input.avsc'),
+    loadAvroSchema('schemas/borehole-prediction.avsc'),
+    loadSignature(`${MODEL_DIR}/signature.json`),
+  ]);
+  const decoder = rawAvroDecoder(inputType);
+  const encoder = avroPredictionEncoder(outputType, signature);
+  const target: OutcomeTarget = { outputTopic, deadLetterTopic: `${outputTopic}-dlq`, signature, backend: 'none' };
+  const outputs = [1];
+  return {
+    signature,
+    decoder,
+    encoder,
+    target,
+    predict: (record) => {
+      const features = featurize(signature, decoder.decode(record.value));
+      const value = encoder.encode({ id: features.id, eventTime: features.eventTime, scoredAt: Date.now(), outputs });
+      return predictionMessage(target, record, value);
+    },
+  };
 }
 
 /** (c)/(d) Read → (transform) → produce, pipelined like streamserve, commits after acknowledgement. */
@@ -151,21 +181,8 @@ async function forward(p: ForwardParams): Promise<ClientResult> {
   if (p.transform === 'copy') {
     transform = (_t, _p, m) => ({ topic: p.outputTopic, key: m.key ?? null, value: m.value ?? null, headers: m.headers ?? {} });
   } else {
-    const [inputType, outputType, signature] = await Promise.all([
-      loadAvroSchema('schemas/borehole-input.avsc'),
-      loadAvroSchema('schemas/borehole-prediction.avsc'),
-      loadSignature(`${MODEL_DIR}/signature.json`),
-    ]);
-    const decoder = rawAvroDecoder(inputType);
-    const encoder = avroPredictionEncoder(outputType, signature);
-    const target: OutcomeTarget = { outputTopic: p.outputTopic, deadLetterTopic: `${p.outputTopic}-dlq`, signature, backend: 'none' };
-    const outputs = [1];
-    transform = (t, part, m) => {
-      const record = toRecord(t, part, m);
-      const features = featurize(signature, decoder.decode(record.value));
-      const value = encoder.encode({ id: features.id, eventTime: features.eventTime, scoredAt: Date.now(), outputs });
-      return predictionMessage(target, record, value);
-    };
+    const path = await predictionPath(p.outputTopic);
+    transform = (t, part, m) => path.predict(toInputRecord(t, part, m));
   }
 
   let joinedAt = 0;
@@ -274,7 +291,7 @@ async function naive(p: NaiveParams): Promise<ClientResult & { modelMsPerCall: n
         // the naive consumer keeps kafkajs' defaults: auto-commit, one message at a time
         eachMessage: async ({ topic, partition, message }) => {
           if (window.to) return;
-          const record = toRecord(topic, partition, message);
+          const record = toInputRecord(topic, partition, message);
           const features = featurize(signature, decoder.decode(record.value));
           const t0 = performance.now();
           const out = await model.predict(features.row, 1);

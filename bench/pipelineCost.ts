@@ -17,34 +17,25 @@ import { parseArgs } from 'node:util';
 import type { KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
 import { loadAvroSchema } from '../src/codec/schema.js';
-import { rawAvroDecoder } from '../src/codec/inputDecoder.js';
-import { avroPredictionEncoder } from '../src/codec/predictionEncoder.js';
-import { loadSignature } from '../src/model/signature.js';
-import { sampleBoreholeInputs } from '../src/model/borehole.js';
-import { featurize } from '../src/pipeline/featurize.js';
-import { predictionMessage, type OutcomeTarget } from '../src/pipeline/outcome.js';
-import { Pipeline } from '../src/pipeline/pipeline.js';
-import type { InputRecord, OutboundMessage } from '../src/pipeline/record.js';
-import type { Model } from '../src/model/model.js';
 import { loadConfig } from '../src/config/load.js';
+import { toInputRecord } from '../src/kafka/source.js';
+import { sampleBoreholeInputs } from '../src/model/borehole.js';
+import type { Model } from '../src/model/model.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import type { OutboundMessage } from '../src/pipeline/record.js';
+import { predictionPath } from './clients.js';
 
 const { values: args } = parseArgs({ options: { records: { type: 'string', default: '300000' }, reps: { type: 'string', default: '5' } } });
 const RECORDS = Number(args.records);
 const REPS = Number(args.reps);
 const PARTITIONS = 6;
 const PER_FETCH = 2_900;
-const MODEL_DIR = 'weights/borehole';
 const TOPIC = 'in';
 const defaults = loadConfig({ env: {} });
 
-const [inputType, outputType, signature] = await Promise.all([
-  loadAvroSchema('schemas/borehole-input.avsc'),
-  loadAvroSchema('schemas/borehole-prediction.avsc'),
-  loadSignature(`${MODEL_DIR}/signature.json`),
-]);
-const decoder = rawAvroDecoder(inputType);
-const encoder = avroPredictionEncoder(outputType, signature);
-const target: OutcomeTarget = { outputTopic: 'out', deadLetterTopic: 'out-dlq', signature, backend: 'wasm' };
+const inputType = await loadAvroSchema('schemas/borehole-input.avsc');
+const path = await predictionPath('out');
+const { signature } = path;
 
 /** Fetch batches as kafkajs hands them to eachBatch: one partition each, in offset order. */
 function fetchBatches(): { partition: number; messages: KafkaMessage[] }[] {
@@ -64,27 +55,11 @@ function fetchBatches(): { partition: number; messages: KafkaMessage[] }[] {
   return batches;
 }
 
-const toRecord = (partition: number, m: KafkaMessage): InputRecord => ({
-  topic: TOPIC,
-  partition,
-  offset: m.offset,
-  key: m.key ?? null,
-  value: m.value ?? null,
-  headers: m.headers ?? {},
-  timestamp: m.timestamp,
-});
-
 let sink: OutboundMessage[] | null = null; // kept so that neither side's messages can be optimised away
 
 async function transformD(batches: ReturnType<typeof fetchBatches>): Promise<number> {
-  const outputs = [1];
   for (const { partition, messages } of batches) {
-    sink = messages.map((m) => {
-      const record = toRecord(partition, m);
-      const features = featurize(signature, decoder.decode(record.value));
-      const value = encoder.encode({ id: features.id, eventTime: features.eventTime, scoredAt: Date.now(), outputs });
-      return predictionMessage(target, record, value);
-    });
+    sink = messages.map((m) => path.predict(toInputRecord(TOPIC, partition, m)));
     await Promise.resolve();
   }
   return sink?.length ?? 0;
@@ -102,22 +77,22 @@ const instantModel: Model = {
 async function pipelineG(batches: ReturnType<typeof fetchBatches>): Promise<number> {
   const pipeline = new Pipeline({
     model: instantModel,
-    decoder,
-    encoder,
+    decoder: path.decoder,
+    encoder: path.encoder,
     sink: {
       send: (messages) => {
         sink = messages;
         return Promise.resolve();
       },
     },
-    target,
+    target: path.target,
     maxBatchSize: defaults.maxBatchSize,
     maxBatchDelayMs: defaults.maxBatchDelayMs,
     maxInflightRecords: Number.MAX_SAFE_INTEGER,
     logger: pino({ level: 'warn' }),
   });
   for (const { partition, messages } of batches) {
-    pipeline.push(messages.map((m) => toRecord(partition, m)));
+    pipeline.push(messages.map((m) => toInputRecord(TOPIC, partition, m)));
     await new Promise((resolve) => setImmediate(resolve)); // the next fetch arrives on a later turn of the event loop
   }
   await pipeline.drain();

@@ -9,22 +9,11 @@
  * variant, and prints its latency, event-loop delay and GC pauses; a variant's word `generator-linger-ms=N` sets the
  * generator's send interval for it.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { cpus } from 'node:os';
-import { loadAvroSchema } from '../src/codec/schema.js';
-import { startBenchBroker, type BenchBroker } from './broker.js';
-import { benchKafka } from './clients.js';
-import { preload } from './inputs.js';
-import { PLANS } from './plan.js';
-import { killAllChildren } from './proc.js';
-import { drain, openLoop, type Context } from './sections.js';
+import { withOwnBacklog } from './ownBacklog.js';
+import { drain, openLoop } from './sections.js';
 import { summarize } from './stats.js';
-import { uniqueName } from './util.js';
 
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '300000' },
@@ -52,27 +41,7 @@ const openRate = values.open === undefined ? null : Number(values.open);
 const reps = Number(values.reps);
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-let broker: BenchBroker | null = null;
-process.once('SIGINT', () => {
-  killAllChildren();
-  void broker?.cleanup().finally(() => process.exit(130));
-});
-
-try {
-  broker = await startBenchBroker(() => {});
-  const kafka = benchKafka(broker.brokers, 'bench-whatif');
-  const admin = kafka.admin();
-  await admin.connect();
-  const [inputType, outputType] = await Promise.all([loadAvroSchema('schemas/borehole-input.avsc'), loadAvroSchema('schemas/borehole-prediction.avsc')]);
-  const topic = uniqueName('bench-whatif');
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6, replicationFactor: 1 }] });
-  const loaded = await preload(kafka, inputType, topic, records, 'w');
-  const logDir = join(fileURLToPath(new URL('.', import.meta.url)), 'results', 'logs', 'whatif');
-  mkdirSync(logDir, { recursive: true });
-  const ctx: Context = {
-    brokers: broker.brokers, kafka, admin, inputType, outputType, plan: PLANS.quick, backlogTopic: topic, smallBacklogTopic: topic,
-    partitions: 6, meanInputBytes: loaded.meanBytes, logDir, allCpus: `0-${cpus().length - 1}`, brokerPid: () => broker?.pid() ?? null, log: say,
-  };
+await withOwnBacklog({ name: 'whatif', records, log: say }, async (ctx, topic) => {
   const results = new Map<string, { rate: number; rest: number; peak: number; heap: number; inflight: number; p99: number }[]>();
   for (let rep = 0; rep < reps; rep++) {
     for (const v of variants) {
@@ -99,8 +68,4 @@ try {
     const open = openRate === null ? '' : `   p99 at ${openRate}/s ${m('p99')} ms`;
     say(`  ${v.name.padEnd(14)} ${String(m('rate')).padStart(7)}/s   at rest ${m('rest')} MB   peak ${m('peak')} MB   heap ${m('heap')} MB   in flight ${m('inflight')}${open}   [${v.words.join(' ')}]`);
   }
-  await admin.disconnect();
-} finally {
-  killAllChildren();
-  await broker?.cleanup();
-}
+});

@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { InputRecord } from '../pipeline/record.js';
@@ -15,6 +15,11 @@ function isPermanent(error: Error): boolean {
     if (/SASL|Authentication/i.test(e.name) || (typeof type === 'string' && /AUTHORIZATION_FAILED|SASL_AUTHENTICATION_FAILED/.test(type))) return true;
   }
   return false;
+}
+
+/** One fetched kafkajs message as the pipeline takes it. */
+export function toInputRecord(topic: string, partition: number, m: KafkaMessage): InputRecord {
+  return { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: m.headers ?? {}, timestamp: m.timestamp };
 }
 
 export interface SourceOptions {
@@ -213,16 +218,7 @@ export class KafkaSource {
       this.#log.info({ topic, partition, floor }, 'skipping records an earlier owner committed');
       this.#passOver(topic, partition, (BigInt(floor) - 1n).toString());
     }
-    const records: InputRecord[] = messages.map((m) => ({
-      topic,
-      partition,
-      offset: m.offset,
-      key: m.key ?? null,
-      value: m.value ?? null,
-      headers: m.headers ?? {},
-      timestamp: m.timestamp,
-    }));
-    this.#o.pipeline.push(records);
+    this.#o.pipeline.push(messages.map((m) => toInputRecord(topic, partition, m)));
     const last = batch.lastOffset();
     // Aborted or control records after the last message: nothing to score, but the position moves past them.
     this.#passOver(topic, partition, last);
