@@ -1,5 +1,7 @@
 #!/usr/bin/env -S node --max-old-space-size=256 --max-semi-space-size=8 --heap-growing-percent=50
-// Runs the TypeScript CLI through tsx so the package works from a checkout without a build step.
+// Runs the compiled CLI in dist/ (`npm run build`; `npm install` runs it). Compiled, not through a TypeScript loader:
+// tsx's loader hooks run in a thread of their own and the model worker would need its own copy, ~60 MB of RSS for
+// nothing once the code is loaded (bench/README.md, "Findings").
 //
 // The V8 flags above are part of how streamserve ships (npm scripts, npx, the Docker image run this file as a
 // program). Left to its defaults, V8 grows the main thread's heap to ~190 MB under kafkajs' allocation rate while
@@ -8,6 +10,29 @@
 // next major collection (--heap-growing-percent=50) wins most of that back at the same peak memory (bench/README.md,
 // "Findings"). Tests and the benchmark start streamserve with the same flags (src/cli/nodeFlags.ts reads them from
 // this line).
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+import { existsSync, readdirSync, statSync } from 'node:fs';
+
+const main = new URL('../dist/cli/main.js', import.meta.url);
+/** Written by `npm run build` when it succeeded. */
+const built = new URL('../dist/.built', import.meta.url);
+const src = new URL('../src/', import.meta.url);
+
+/** Whether a file under `dir` that `compiles` picks was modified after `time` (ms). */
+function changedSince(dir, compiles, time) {
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && compiles(entry.name) && statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs > time) return true;
+  }
+  return false;
+}
+
+if (!existsSync(main) || !existsSync(built)) {
+  process.stderr.write('streamserve is not built: run `npm run build` (npm install runs it), then try again.\n');
+  process.exit(1);
+}
+// In a checkout, never run stale code: sources edited after the last build mean building again.
+const isSource = (name) => name.endsWith('.ts') && !name.endsWith('.d.ts');
+if (existsSync(src) && changedSince(src, isSource, statSync(built).mtimeMs)) {
+  process.stderr.write('streamserve: src/ changed since the last build: run `npm run build`, then try again.\n');
+  process.exit(1);
+}
+await import(main.href);

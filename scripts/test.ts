@@ -11,7 +11,7 @@
  * the local script) and reaches the test files as KAFKA_BROKERS. It is stopped on every path, SIGINT included.
  * The run ends with TAP-style `# pass N` / `# fail N` lines and exits with the test runner's exit code.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +99,8 @@ async function main(): Promise<number> {
   let exitCode = 1;
   try {
     if (needsBroker(files)) {
+      // Integration and fault tests run streamserve as it ships (bin/streamserve.js runs dist/): build what they run.
+      build();
       const started = Date.now();
       try {
         broker = await resolveTestBroker();
@@ -145,6 +147,13 @@ async function main(): Promise<number> {
   }
   if (interrupted !== undefined && exitCode === 0) return 130;
   return exitCode;
+}
+
+/** `npm run build`: compiles src/ into dist/ (incremental, a second or two when nothing changed). */
+function build(): void {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const result = spawnSync(npm, ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`npm run build failed (${result.error?.message ?? `exit code ${result.status}`})`);
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
