@@ -10,8 +10,8 @@
  *
  * The difference is what only streamserve pays in the main thread, besides the model worker's round trip and what
  * kafkajs does. Alternates the two, prints medians. To include the GC of streamserve's heap cap, run it with the node
- * flags it ships with: `node --max-old-space-size=256 --max-semi-space-size=8 --heap-growing-percent=50 --import tsx
- * bench/pipelineCost.ts`.
+ * flags it ships with: `node --max-old-space-size=256 --max-semi-space-size=8 --heap-growing-percent=50
+ * --initial-old-space-size=96 --import tsx bench/pipelineCost.ts`.
  */
 import { parseArgs } from 'node:util';
 import type { KafkaMessage } from 'kafkajs';
