@@ -256,7 +256,7 @@ function threadsText(threads: ThreadProfile[]): string[] {
     for (const f of t.topFunctions.slice(0, 10)) out.push(`| ${(f.share * 100).toFixed(1)}% | \`${f.fn.replace(/\|/g, '\\|')}\` | ${f.component} |`);
     out.push('');
   }
-  if (idle.length) out.push(`Other threads (${idle.map((t) => t.thread).join(', ')}: tsx's module loader hooks) were idle.`, '');
+  if (idle.length) out.push(`Other threads (${idle.map((t) => t.thread).join(', ')}) were idle.`, '');
   return out;
 }
 
