@@ -342,6 +342,7 @@ export class App implements AdminSource {
       running: this.#state === 'running',
       modelWarm: this.#model !== null,
       groupJoined: this.#source?.joined ?? false,
+      inputFetching: this.#source?.fetching ?? false,
       producerConnected: (this.#txSink ?? this.#sink)?.connected ?? false,
       outputWritable: this.#pipeline?.sinkHealthy ?? false,
     };

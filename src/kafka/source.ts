@@ -4,9 +4,14 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { InputRecord } from '../pipeline/record.js';
 import { tpKey } from '../pipeline/record.js';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
+import { FetchWatch } from './fetchWatch.js';
 
 const FIRST_RESTART_DELAY_MS = 1000;
 const MAX_RESTART_DELAY_MS = 30_000;
+/** How much longer than its max wait a fetch may go unanswered before the input counts as stalled. */
+const FETCH_STALL_GRACE_MS = 5000;
+/** Longer than kafkajs' request timeout (30 s) plus a retry's backoff: a node not fetched from for this long is left out. */
+const FETCH_FORGET_MS = 60_000;
 
 /** Errors no retry can fix (credentials, permissions): the consumer is not restarted after them. */
 function isPermanent(error: Error): boolean {
@@ -96,6 +101,7 @@ export class KafkaSource {
   /** Partitions paused because they reached their end offset (replay). */
   #ended = new Set<number>();
   #closing: Promise<void> | null = null;
+  readonly #fetches: FetchWatch;
 
   constructor(options: SourceOptions) {
     this.#o = options;
@@ -111,10 +117,14 @@ export class KafkaSource {
       retry: { retries: 10 },
     });
     this.#admin = options.kafka.admin();
+    this.#fetches = new FetchWatch({ stallMs: options.fetchMaxWaitMs + FETCH_STALL_GRACE_MS, forgetMs: FETCH_FORGET_MS });
     const { events } = this.#consumer;
+    this.#consumer.on(events.FETCH_START, (e) => this.#fetches.started(e.payload.nodeId));
+    this.#consumer.on(events.FETCH, (e) => this.#fetches.completed(e.payload.nodeId));
     this.#consumer.on(events.GROUP_JOIN, (e) => {
       // A consumer kafkajs (re)started has a fresh pause state: apply ours.
       this.#consumerUp = true;
+      this.#fetches.reset();
       this.#restartDelayMs = FIRST_RESTART_DELAY_MS;
       this.#applyPauses();
       this.#onJoin(e.payload.memberAssignment);
@@ -156,6 +166,15 @@ export class KafkaSource {
   /** Joined the group and holding an assignment (possibly empty). */
   get joined(): boolean {
     return this.#joined;
+  }
+
+  /**
+   * Fetches are being answered: no broker node has left a fetch unanswered for longer than the fetch's max wait plus
+   * a few seconds. A broker that goes away mid-stream shows here within seconds; kafkajs' own retries take longer to
+   * give up on the group. (While every partition is paused, kafkajs asks the broker nothing, and this stays true.)
+   */
+  get fetching(): boolean {
+    return this.#fetches.stalled().length === 0;
   }
 
   async start(): Promise<void> {

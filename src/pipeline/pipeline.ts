@@ -32,6 +32,8 @@ export interface PipelineOptions {
   inferRetryBackoffMs?: number;
   sinkBackoffMs?: number;
   sinkMaxBackoffMs?: number;
+  /** A write (send or transaction) unsettled this long counts as the sink not answering (`sinkHealthy` false). */
+  sinkStallMs?: number;
   now?: () => number;
   /** Called with true when the source should pause fetching, false when it may resume. */
   onBackpressure?: (paused: boolean) => void;
@@ -40,6 +42,8 @@ export interface PipelineOptions {
   /** Called when the sink's health changes (false while writes fail and are being retried). */
   onSinkHealth?: (healthy: boolean) => void;
 }
+
+const DEFAULT_SINK_STALL_MS = 5000;
 
 interface Entry {
   record: InputRecord;
@@ -72,6 +76,8 @@ export class Pipeline {
   #queuedSend: { entries: Entry[]; messages: OutboundMessage[] } | null = null;
   #aborted = false;
   #sinkHealthy = true;
+  /** Writes started and not yet settled, each with its start time: the oldest says whether the sink answers. */
+  readonly #writing = new Set<{ since: number }>();
   #skipped = 0;
 
   constructor(options: PipelineOptions) {
@@ -97,8 +103,27 @@ export class Pipeline {
     return this.#paused;
   }
 
+  /**
+   * Outcomes are being written: the last write did not fail, and none has gone unanswered for `sinkStallMs` (kafkajs
+   * retries a write to a broker that is away for tens of seconds before it fails).
+   */
   get sinkHealthy(): boolean {
-    return this.#sinkHealthy;
+    if (!this.#sinkHealthy) return false;
+    const stallMs = this.#o.sinkStallMs ?? DEFAULT_SINK_STALL_MS;
+    const now = (this.#o.now ?? Date.now)();
+    for (const w of this.#writing) if (now - w.since >= stallMs) return false;
+    return true;
+  }
+
+  /** Runs one write, known to `sinkHealthy` while it is unsettled. */
+  async #timed<T>(write: () => Promise<T>): Promise<T> {
+    const token = { since: (this.#o.now ?? Date.now)() };
+    this.#writing.add(token);
+    try {
+      return await write();
+    } finally {
+      this.#writing.delete(token);
+    }
   }
 
   /** Records dropped because they were already in flight (re-fetched after a rebalance). */
@@ -364,7 +389,7 @@ export class Pipeline {
     for (;;) {
       if (this.#aborted || !this.tracker.has(topic, partition)) return false;
       try {
-        await this.#o.transactionalSink!.commit(commit);
+        await this.#timed(() => this.#o.transactionalSink!.commit(commit));
         this.#markDone(g.entries);
         this.tracker.markCommitted([{ topic, partition, offset: nextOffset }]);
         this.#setSinkHealth(true);
@@ -391,7 +416,7 @@ export class Pipeline {
     for (;;) {
       if (this.#aborted) return false;
       try {
-        if (messages.length > 0) await this.#o.sink!.send(messages);
+        if (messages.length > 0) await this.#timed(() => this.#o.sink!.send(messages));
         this.#setSinkHealth(true);
         return true;
       } catch (err) {

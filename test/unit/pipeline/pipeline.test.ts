@@ -373,6 +373,23 @@ describe('Pipeline', () => {
     assert.equal(pipeline.sinkHealthy, true);
   });
 
+  test('a write left unanswered for sinkStallMs: sinkHealthy false until it settles', within, async (t) => {
+    let now = NOW;
+    const sink = new StubSink();
+    sink.block();
+    const { pipeline } = makePipeline(t, { sink, now: () => now, sinkStallMs: 5000 });
+    pipeline.push(goodInputs(0, 0, 4).map((x) => x.record));
+    await waitFor(() => sink.held === 1, { what: 'the send is held' });
+    now += 4999;
+    assert.equal(pipeline.sinkHealthy, true, 'not before sinkStallMs');
+    now += 1;
+    assert.equal(pipeline.sinkHealthy, false, 'unanswered for sinkStallMs');
+    sink.release();
+    await pipeline.drain();
+    assert.equal(pipeline.sinkHealthy, true, 'answered');
+    assert.equal(sink.accepted.length, 4);
+  });
+
   test('backpressure: pause at maxInflightRecords, resume once acknowledged', within, async (t) => {
     const inputs = goodInputs(0, 0, 25);
     const events: boolean[] = [];
