@@ -107,7 +107,7 @@ export class App implements AdminSource {
         ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel })
         : // Imported only here: TensorFlow.js costs ~100 MB of heap, which the worker thread pays instead.
           async (o) => (await import('./model/tfjsModel.js')).loadModel(o));
-    this.#metrics = new Metrics(() => this.#source?.status() ?? []);
+    this.#metrics = new Metrics(() => this.#source?.status() ?? [], () => this.readiness().ready);
   }
 
   get registry() {
@@ -189,7 +189,6 @@ export class App implements AdminSource {
       ...(exactlyOnce ? {} : { onAcknowledged: () => this.#source?.requestCommit() }),
       onSinkHealth: (healthy) => {
         this.#log[healthy ? 'info' : 'warn']({ healthy }, healthy ? 'output writable again' : 'output not writable');
-        this.#metrics.setReady(this.readiness().ready);
       },
     }));
 
@@ -288,7 +287,6 @@ export class App implements AdminSource {
   async #stop(): Promise<number> {
     const failed = this.#state === 'failed';
     this.#state = 'draining';
-    this.#metrics.setReady(false);
     const started = Date.now();
     this.#log.info({ inflight: this.#pipeline?.inflight ?? 0, timeoutMs: this.#config.shutdownTimeoutMs }, 'stopping');
     let clean = !failed;

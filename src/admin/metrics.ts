@@ -15,11 +15,10 @@ export class Metrics implements PipelineObserver {
   readonly #inflight: Gauge;
   readonly #sinkErrors: Counter<'retryable'>;
   readonly #modelInfo: Gauge<'model' | 'version' | 'backend'>;
-  readonly #ready: Gauge;
   readonly #pauses: Counter;
 
-  /** `partitions` is read at scrape time for lag and paused partitions. */
-  constructor(partitions: () => PartitionStatus[]) {
+  /** `partitions` (lag, paused partitions) and `ready` (what /readyz answers) are read at scrape time. */
+  constructor(partitions: () => PartitionStatus[], ready: () => boolean) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'streamserve_' });
     this.#recordsIn = new Counter({ name: 'streamserve_records_in_total', help: 'Input records taken in', labelNames: ['topic', 'partition'], registers });
@@ -47,7 +46,14 @@ export class Metrics implements PipelineObserver {
     this.#sinkErrors = new Counter({ name: 'streamserve_sink_errors_total', help: 'Failed writes of outcomes (retried)', labelNames: ['retryable'], registers });
     this.#modelInfo = new Gauge({ name: 'streamserve_model_info', help: 'Loaded model and backend', labelNames: ['model', 'version', 'backend'], registers });
     this.#pauses = new Counter({ name: 'streamserve_backpressure_pauses_total', help: 'Times the input was paused for backpressure', registers });
-    this.#ready = new Gauge({ name: 'streamserve_ready', help: '1 when ready to serve', registers });
+    new Gauge({
+      name: 'streamserve_ready',
+      help: '1 when ready to serve (/readyz answers 200)',
+      registers,
+      collect() {
+        this.set(ready() ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'streamserve_consumer_lag',
       help: 'High watermark minus committed offset, per assigned partition',
@@ -70,10 +76,6 @@ export class Metrics implements PipelineObserver {
 
   modelLoaded(model: string, version: string, backend: string): void {
     this.#modelInfo.set({ model, version, backend }, 1);
-  }
-
-  setReady(ready: boolean): void {
-    this.#ready.set(ready ? 1 : 0);
   }
 
   recordsIn(topic: string, partition: number, count: number): void {

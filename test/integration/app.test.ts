@@ -143,6 +143,7 @@ describe('10,000 inputs over 3 partitions with 1% poison, at-least-once', () => 
     assert.equal(metricValue(metrics, 'streamserve_dead_letters_total', 'code="OUT_OF_RANGE"'), inputs.poison.size === 100 ? [...inputs.poison.values()].filter((k) => k.code === 'OUT_OF_RANGE').length : -1);
     assert.equal(metricValue(metrics, 'streamserve_consumer_lag', 'partition="0"'), 0);
     assert.match(metrics, /streamserve_model_info\{model="borehole",version="[^"]+",backend="wasm"\} 1/);
+    assert.equal(metricValue(metrics, 'streamserve_ready'), 1, 'the ready gauge says what /readyz says');
   });
 });
 
