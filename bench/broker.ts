@@ -7,8 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalBroker, type LocalBroker } from '../src/kafka/localBroker.js';
-import { messageOf } from '../src/errors.js';
+import { startLocalBroker, type LocalBroker, messageOf } from '../src/index.js';
 import { withTimeout } from './util.js';
 
 export interface BenchBroker {

@@ -14,21 +14,8 @@
  * strawmen. Timings start when the group is joined (GROUP_JOIN), so joins are never counted.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { createKafka } from '../src/kafka/client.js';
-import { KafkaSink } from '../src/kafka/sink.js';
-import { toInputRecord } from '../src/kafka/source.js';
-import { createLogger } from '../src/logger.js';
-import { loadAvroSchema } from '../src/codec/schema.js';
-import { rawAvroDecoder, type InputDecoder } from '../src/codec/inputDecoder.js';
-import { avroPredictionEncoder, type PredictionEncoder } from '../src/codec/predictionEncoder.js';
-import { featurize } from '../src/pipeline/featurize.js';
-import { predictionMessage, type OutcomeTarget } from '../src/pipeline/outcome.js';
-import type { InputRecord, OutboundMessage } from '../src/pipeline/record.js';
-import { loadModel } from '../src/model/tfjsModel.js';
-import { loadSignature, unscaleOutput, type Signature } from '../src/model/signature.js';
-import type { BackendName } from '../src/model/model.js';
+import { createKafka, KafkaSink, toInputRecord, createLogger, loadAvroSchema, rawAvroDecoder, type InputDecoder, avroPredictionEncoder, type PredictionEncoder, featurize, predictionMessage, type OutcomeTarget, type InputRecord, type OutboundMessage, loadModel, loadSignature, unscaleOutput, type Signature, type BackendName, settings } from '../src/index.js';
 import { memoryMB, withTimeout } from './util.js';
-import { settings } from '../src/config/settings.js';
 
 /** streamserve's defaults (src/config/settings.ts), so the baselines fetch the way it does. */
 const defaultOf = <K extends keyof typeof settings>(name: K) => settings[name].schema.parse(undefined) as number;
@@ -157,7 +144,7 @@ export async function predictionPath(outputTopic: string): Promise<PredictionPat
   ]);
   const decoder = rawAvroDecoder(inputType);
   const encoder = avroPredictionEncoder(outputType, signature);
-  const target: OutcomeTarget = { outputTopic, deadLetterTopic: `${outputTopic}-dlq`, signature, backend: 'none' };
+  const target: OutcomeTarget = { outputTopic, deadLetterTopic: `${outputTopic}-dlq`, signature, runtime: 'none' };
   const outputs = [1];
   return {
     signature,
@@ -259,12 +246,12 @@ async function forward(p: ForwardParams): Promise<ClientResult> {
 
 /** (e) The naive way: per record, decode, one model call (on this thread), encode, one awaited send. */
 async function naive(p: NaiveParams): Promise<ClientResult & { modelMsPerCall: number }> {
-  const model = await loadModel({ dir: MODEL_DIR, backend: p.backend, warmupBatchSizes: [1] });
+  const model = await loadModel({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: [1] });
   const [inputType, outputType] = await Promise.all([loadAvroSchema('schemas/borehole-input.avsc'), loadAvroSchema('schemas/borehole-prediction.avsc')]);
   const signature = model.signature;
   const decoder = rawAvroDecoder(inputType);
   const encoder = avroPredictionEncoder(outputType, signature);
-  const target: OutcomeTarget = { outputTopic: p.outputTopic, deadLetterTopic: `${p.outputTopic}-dlq`, signature, backend: model.backend };
+  const target: OutcomeTarget = { outputTopic: p.outputTopic, deadLetterTopic: `${p.outputTopic}-dlq`, signature, runtime: model.runtime };
   const kafka = benchKafka(p.brokers);
   const sink = new KafkaSink(kafka, logger);
   await sink.start();

@@ -17,7 +17,7 @@ const strings: Record<string, string> = {
   'streamserve.source.offset': '123456',
   'streamserve.model.name': 'borehole',
   'streamserve.model.version': '1.0.0',
-  'streamserve.backend': 'wasm',
+  'streamserve.runtime': 'tfjs-wasm',
 };
 const buffers = Object.fromEntries(Object.entries(strings).map(([k, v]) => [k, Buffer.from(v)]));
 const variants: [string, Record<string, string | Buffer>][] = [

@@ -3,8 +3,7 @@
  * id, generated deterministically in chunks (a million input objects at once would dominate this process's heap).
  */
 import { CompressionTypes, type Kafka, type Message } from 'kafkajs';
-import type { AvroType } from '../src/codec/schema.js';
-import { sampleBoreholeInputs } from '../src/model/borehole.js';
+import { type AvroType, sampleBoreholeInputs } from '../src/index.js';
 
 export interface InputChunk {
   messages: Message[];

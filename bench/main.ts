@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--reps N] [--only a,b,…] [--no-profile] [--readme]`: streamserve against its
+ * `npm run bench [-- --quick] [--reps N] [--only a,b,…] [--no-profile] [--summary]`: streamserve against its
  * ceilings, side by side in one run, on a broker of its own. See bench/README.md for what each section measures.
  *
  * Sections run in rounds — a, b, c, d, e, f, g, open, sweep, pin; then again — so every section's repetitions are
@@ -13,7 +13,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { loadAvroSchema } from '../src/codec/schema.js';
+import { loadAvroSchema } from '../src/index.js';
 import { startBenchBroker, type BenchBroker } from './broker.js';
 import { benchKafka } from './clients.js';
 import { preload } from './inputs.js';
@@ -41,7 +41,7 @@ function options() {
       reps: { type: 'string' },
       only: { type: 'string' },
       'no-profile': { type: 'boolean', default: false },
-      readme: { type: 'boolean' },
+      summary: { type: 'boolean' },
     },
     strict: true,
   });
@@ -49,9 +49,9 @@ function options() {
   const plan: Plan = { ...base, reps: values.reps ? Number(values.reps) : base.reps, profile: base.profile && !values['no-profile'] };
   const only = values.only ? new Set(values.only.split(',').map((x) => x.trim())) : null;
   for (const name of only ?? []) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown section ${name} (${SECTIONS.join(', ')})`);
-  // the README shows the latest full run only, unless asked otherwise
-  const readme = values.readme ?? (plan.mode === 'full' && only === null);
-  return { plan, only: only as Set<Section> | null, readme };
+  // results/summary.md (which the README's Performance section quotes) shows the latest full run only, unless asked
+  const summary = values.summary ?? (plan.mode === 'full' && only === null);
+  return { plan, only: only as Set<Section> | null, summary };
 }
 
 const t0 = Date.now();
@@ -123,7 +123,7 @@ function kafkaVersion(): string {
 }
 
 async function main(): Promise<void> {
-  const { plan, only, readme } = options();
+  const { plan, only, summary } = options();
   const want = (x: Section) => only === null || only.has(x);
   const logDir = join(RESULTS, 'logs', plan.mode);
   mkdirSync(logDir, { recursive: true });
@@ -328,7 +328,7 @@ async function main(): Promise<void> {
     inputs: { backlog: plan.backlog, meanValueBytes: loaded.meanBytes, partitions: plan.partitions, preloadSeconds: loaded.seconds },
     backends,
   };
-  const written = writeReport({ dir: RESULTS, meta, raw, profile, updateReadme: readme });
+  const written = writeReport({ dir: RESULTS, meta, raw, profile, summary });
   say(`results: ${written.join(', ')}`);
 }
 

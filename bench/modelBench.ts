@@ -4,12 +4,7 @@
  * thread streamserve uses by default (`loadWorkerModel`). Inputs are real borehole inputs, featurized with the
  * model's signature. Both models are warmed up at every measured size before anything is timed.
  */
-import { loadModel } from '../src/model/tfjsModel.js';
-import { loadWorkerModel } from '../src/model/workerModel.js';
-import { availableBackends } from '../src/model/backend.js';
-import type { BackendName, Model } from '../src/model/model.js';
-import { sampleBoreholeInputs } from '../src/model/borehole.js';
-import { featurize } from '../src/pipeline/featurize.js';
+import { loadModel, loadWorkerModel, availableBackends, type BackendName, type ModelRuntime, sampleBoreholeInputs, featurize } from '../src/index.js';
 import { memoryMB } from './util.js';
 
 const MODEL_DIR = 'weights/borehole';
@@ -25,16 +20,16 @@ export interface ModelPoint {
   callMs: number;
 }
 
-const models = new Map<ModelMode, Model>();
+const models = new Map<ModelMode, ModelRuntime>();
 let rows: Float32Array = new Float32Array(0);
 
 async function modelLoad(p: { backend: BackendName; sizes: number[] }): Promise<{ backend: string; loadMs: Record<ModelMode, number> }> {
   const loadMs = {} as Record<ModelMode, number>;
   let t0 = performance.now();
-  const direct = await loadModel({ dir: MODEL_DIR, backend: p.backend, warmupBatchSizes: p.sizes });
+  const direct = await loadModel({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: p.sizes });
   loadMs.direct = Math.round(performance.now() - t0);
   t0 = performance.now();
-  const worker = await loadWorkerModel({ dir: MODEL_DIR, backend: p.backend, warmupBatchSizes: p.sizes, logLevel: 'warn' });
+  const worker = await loadWorkerModel({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: p.sizes, logLevel: 'warn' });
   loadMs.worker = Math.round(performance.now() - t0);
   models.set('direct', direct);
   models.set('worker', worker);
@@ -42,10 +37,11 @@ async function modelLoad(p: { backend: BackendName; sizes: number[] }): Promise<
   const width = direct.inputWidth;
   rows = new Float32Array(max * width);
   sampleBoreholeInputs(max, 11).forEach((x, i) => rows.set(featurize(direct.signature, { id: `m-${i}`, event_time: 0, ...x }).row, i * width));
-  return { backend: direct.backend, loadMs };
+  // loadModel fails unless p.backend is the backend in effect.
+  return { backend: p.backend, loadMs };
 }
 
-async function measure(model: Model, batch: number, minMs: number): Promise<Omit<ModelPoint, 'mode'>> {
+async function measure(model: ModelRuntime, batch: number, minMs: number): Promise<Omit<ModelPoint, 'mode'>> {
   const input = rows.subarray(0, batch * model.inputWidth);
   for (let i = 0; i < 3; i++) await model.predict(input, batch);
   const times: number[] = [];

@@ -10,10 +10,7 @@
  * LogAppendTime too, and predictions carry `scored_at`, which splits each latency into its parts.
  */
 import { CompressionTypes, type Kafka, type Message } from 'kafkajs';
-import type { AvroType } from '../src/codec/schema.js';
-import { readTopic } from '../src/kafka/topicReader.js';
-import { Header } from '../src/pipeline/headers.js';
-import { sampleBoreholeInputs } from '../src/model/borehole.js';
+import { type AvroType, readTopic, Header, sampleBoreholeInputs } from '../src/index.js';
 import { percentile } from './stats.js';
 
 export interface GeneratorResult {

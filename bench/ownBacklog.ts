@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
-import { loadAvroSchema } from '../src/codec/schema.js';
+import { loadAvroSchema } from '../src/index.js';
 import { startBenchBroker, type BenchBroker } from './broker.js';
 import { benchKafka } from './clients.js';
 import { preload } from './inputs.js';

@@ -4,9 +4,10 @@
  * batches (6 partitions, ~2,900 messages each, like a 256 KiB fetch) and build the same prediction messages:
  *
  * - **(d)'s transform**: the record, Avro decode, `featurize`, prediction encode, `predictionMessage` (bench/clients.ts);
- * - **the pipeline**: `KafkaSource`'s record mapping, then `Pipeline.push` with a model that answers at once (a constant
- *   output, no worker) and a sink that acknowledges at once, until `drain()`: batching, offset tracking, in-flight
- *   accounting, the model call's row packing and output unpacking, and the same encode and message.
+ * - **the pipeline**: the Kafka input (src/kafka/input.ts) handed each batch by a stub consumer, with the shared scorer,
+ *   a model that answers at once (a constant output, no worker) and an at-least-once output whose producer acknowledges
+ *   at once, until `drain()`: offset tracking, decoding, batching, in-flight accounting, the model call's row packing
+ *   and output unpacking, the same encode and message, the write queue and the commits.
  *
  * The difference is what only streamserve pays in the main thread, besides the model worker's round trip and what
  * kafkajs does. Alternates the two, prints medians. To include the GC of streamserve's heap cap, run it with the node
@@ -16,13 +17,7 @@
 import { parseArgs } from 'node:util';
 import type { KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
-import { loadAvroSchema } from '../src/codec/schema.js';
-import { loadConfig } from '../src/config/load.js';
-import { toInputRecord } from '../src/kafka/source.js';
-import { sampleBoreholeInputs } from '../src/model/borehole.js';
-import type { Model } from '../src/model/model.js';
-import { Pipeline } from '../src/pipeline/pipeline.js';
-import type { OutboundMessage } from '../src/pipeline/record.js';
+import { loadAvroSchema, loadConfig, toInputRecord, sampleBoreholeInputs, type ModelRuntime, type OutboundMessage, KafkaInput, AtLeastOnceOutput, type BatchHandler, type InputConsumer, Scorer } from '../src/index.js';
 import { predictionPath } from './clients.js';
 
 const { values: args } = parseArgs({ options: { records: { type: 'string', default: '300000' }, reps: { type: 'string', default: '5' } } });
@@ -32,6 +27,14 @@ const PARTITIONS = 6;
 const PER_FETCH = 2_900;
 const TOPIC = 'in';
 const defaults = loadConfig({ env: {} });
+const CONSUMER = {
+  fromBeginning: true,
+  sessionTimeoutMs: defaults.sessionTimeoutMs,
+  heartbeatIntervalMs: defaults.heartbeatIntervalMs,
+  maxBytesPerPartition: defaults.maxBytesPerPartition,
+  fetchMaxWaitMs: defaults.fetchMaxWaitMs,
+  fetchMinBytes: defaults.fetchMinBytes,
+};
 
 const inputType = await loadAvroSchema('schemas/borehole-input.avsc');
 const path = await predictionPath('out');
@@ -65,38 +68,82 @@ async function transformD(batches: ReturnType<typeof fetchBatches>): Promise<num
   return sink?.length ?? 0;
 }
 
-const instantModel: Model = {
+const instantModel: ModelRuntime = {
   signature,
-  backend: 'wasm',
+  // What a real run stamps on every prediction's lineage header.
+  runtime: 'tfjs-wasm',
   inputWidth: signature.inputs.length,
   outputWidth: signature.outputs.length,
   predict: (_rows, count) => Promise.resolve(new Float32Array(count * signature.outputs.length).fill(0.5)),
   close: () => Promise.resolve(),
 };
 
+/** A consumer that hands the prepared fetch batches to the input itself, as kafkajs would. */
+class ReplayingConsumer implements InputConsumer {
+  readonly joined = true;
+  readonly fetching = true;
+  paused = false;
+  handler: BatchHandler | null = null;
+  committed = 0;
+  start(handler: BatchHandler): Promise<void> {
+    this.handler = handler;
+    return Promise.resolve();
+  }
+  commit(positions: readonly unknown[]): Promise<void> {
+    this.committed += positions.length;
+    return Promise.resolve();
+  }
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+  }
+  pauseForGood(): void {}
+  stopFetching(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 async function pipelineG(batches: ReturnType<typeof fetchBatches>): Promise<number> {
-  const pipeline = new Pipeline({
-    model: instantModel,
+  const logger = pino({ level: 'warn' });
+  const consumer = new ReplayingConsumer();
+  const scorer = new Scorer({ model: instantModel, maxBatchSize: defaults.maxBatchSize, maxBatchDelayMs: defaults.maxBatchDelayMs, logger });
+  const input = new KafkaInput({
+    kafka: {} as never, // never used: the consumer and the offsets reader are handed in
+    consumer: { ...CONSUMER, topic: TOPIC, groupId: 'cost' },
+    createConsumer: () => consumer,
+    offsets: { committed: () => Promise.resolve(new Map()), ends: () => Promise.resolve(new Map()), close: () => Promise.resolve() },
+    scorer,
     decoder: path.decoder,
     encoder: path.encoder,
-    sink: {
-      send: (messages) => {
-        sink = messages;
-        return Promise.resolve();
-      },
-    },
     target: path.target,
-    maxBatchSize: defaults.maxBatchSize,
-    maxBatchDelayMs: defaults.maxBatchDelayMs,
+    output: (context) =>
+      new AtLeastOnceOutput({
+        ...context,
+        logger,
+        sink: {
+          connected: true,
+          start: () => Promise.resolve(),
+          close: () => Promise.resolve(),
+          send: (messages) => {
+            sink = messages as OutboundMessage[];
+            return Promise.resolve();
+          },
+        },
+      }),
+    commitIntervalMs: defaults.commitIntervalMs,
     maxInflightRecords: Number.MAX_SAFE_INTEGER,
-    logger: pino({ level: 'warn' }),
+    logger,
+    onFatal: () => {},
   });
+  await input.start();
   for (const { partition, messages } of batches) {
-    pipeline.push(messages.map((m) => toInputRecord(TOPIC, partition, m)));
+    const last = messages[messages.length - 1]!.offset;
+    await consumer.handler!.batch({ topic: TOPIC, partition, messages, lastOffset: last, highWatermark: last, current: () => true });
     await new Promise((resolve) => setImmediate(resolve)); // the next fetch arrives on a later turn of the event loop
   }
-  await pipeline.drain();
-  return pipeline.tracker.uncommitted().length;
+  await input.drain();
+  await Promise.all(Object.values(input.close()));
+  return consumer.committed;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;

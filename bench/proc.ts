@@ -8,7 +8,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from './util.js';
-import { shippedNodeFlags } from '../src/cli/nodeFlags.js';
+import { shippedNodeFlags } from '../src/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** bench/tsconfig.build.json compiles src/ and bench/ here: children run JavaScript, as streamserve ships (dist/). */

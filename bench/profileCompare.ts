@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { shippedNodeFlags } from '../src/cli/nodeFlags.js';
+import { shippedNodeFlags } from '../src/index.js';
 import { withOwnBacklog } from './ownBacklog.js';
 import { PLANS } from './plan.js';
 import { drain, forward } from './sections.js';

@@ -2,7 +2,7 @@
  * Turns the raw repetitions into results: medians with min–max spread, the targets (value, bound, met), a markdown
  * report, two SVG plots, and — after a full run — the README's Performance section.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ClientResult } from './clients.js';
 import type { Plan } from './plan.js';
@@ -10,7 +10,7 @@ import { plotSvg, type PlotPoint } from './plot.js';
 import type { ThreadProfile } from './profile.js';
 import type { BrokerCeiling, DrainRun, LoadPoint, ModelRun, PinRun } from './sections.js';
 import { summarize, type LatencySummary, type Summary } from './stats.js';
-import { shippedNodeFlags } from '../src/cli/nodeFlags.js';
+import { shippedNodeFlags } from '../src/index.js';
 
 type Rep<T> = { rep: number } & T;
 
@@ -330,7 +330,8 @@ export function writeReport(p: {
   meta: RunMeta;
   raw: RawResults;
   profile: ProfileSummary | null;
-  updateReadme: boolean;
+  /** Writes summary.md next to the results: the figures the README's Performance section quotes. */
+  summary: boolean;
 }): string[] {
   const { dir, meta, raw, profile } = p;
   const sum = summaries(raw);
@@ -415,17 +416,17 @@ export function writeReport(p: {
       ? `**Shared machine:** other engineers' tests ran during this run (1-minute load median ${fmt(load?.median, 1)}, max ${fmt(load?.max, 1)} on ${meta.machine.cpus} cores; before \`${meta.machine.loadBefore.replace(/.*load average: /, '')}\`, after \`${meta.machine.loadAfter.replace(/.*load average: /, '')}\`), so absolute figures are noisy and low; the interleaved ratios are the robust ones.`
       : `Load average before \`${meta.machine.loadBefore.replace(/.*load average: /, '')}\`, after \`${meta.machine.loadAfter.replace(/.*load average: /, '')}\`.`,
   ].join(' ');
-  if (p.updateReadme) written.push(updateReadme(dir, meta, sum, t, files, machineShort));
+  if (p.summary) written.push(writeSummary(dir, meta, sum, t, files, machineShort));
   return written;
 }
 
-function updateReadme(dir: string, meta: RunMeta, sum: ReturnType<typeof summaries>, t: Record<string, Target>, files: { sweep: string; model: string }, machine: string): string {
-  const readme = join(dir, '../../README.md');
-  const rel = (f: string) => relative(join(dir, '../..'), f);
+function writeSummary(dir: string, meta: RunMeta, sum: ReturnType<typeof summaries>, t: Record<string, Target>, files: { sweep: string; model: string }, machine: string): string {
+  const summary = join(dir, 'summary.md');
+  const rel = (f: string) => relative(dir, f);
   const section = [
-    '## Performance',
+    '# Performance: latest full run',
     '',
-    `\`npm run bench\` measures streamserve against its ceilings on this machine, in one run on a broker of its own: Apache Kafka's own producer and consumer performance tools, bare kafkajs clients, the model alone, the naive one-record-at-a-time loop, and streamserve draining a ${meta.inputs.backlog.toLocaleString('en')}-input backlog and serving open-loop load. What each section does, how, and what the figures mean (findings, fixes and their effect, profiles): [bench/README.md](bench/README.md). Latest full run (${meta.finishedAt.slice(0, 10)}, ${meta.durationS >= 60 ? `${Math.round(meta.durationS / 60)} min` : `${meta.durationS} s`}; all figures and the profile: [${rel(join(dir, 'bench.md'))}](${rel(join(dir, 'bench.md'))}), raw: [${rel(join(dir, 'bench.json'))}](${rel(join(dir, 'bench.json'))})):`,
+    `\`npm run bench\` measures streamserve against its ceilings on this machine, in one run on a broker of its own: Apache Kafka's own producer and consumer performance tools, bare kafkajs clients, the model alone, the naive one-record-at-a-time loop, and streamserve draining a ${meta.inputs.backlog.toLocaleString('en')}-input backlog and serving open-loop load. What each section does, how, and what the figures mean (findings, fixes and their effect, profiles): [bench/README.md](../README.md) and [docs/performance-notebook.md](../../docs/performance-notebook.md). Latest full run (${meta.finishedAt.slice(0, 10)}, ${meta.durationS >= 60 ? `${Math.round(meta.durationS / 60)} min` : `${meta.durationS} s`}; all figures and the profile: [${rel(join(dir, 'bench.md'))}](${rel(join(dir, 'bench.md'))}), raw: [${rel(join(dir, 'bench.json'))}](${rel(join(dir, 'bench.json'))})):`,
     '',
     machine,
     '',
@@ -438,10 +439,6 @@ function updateReadme(dir: string, meta: RunMeta, sum: ReturnType<typeof summari
     `\`npm run bench -- --quick\` runs every section briefly (2 repetitions) while working on the benchmark; its figures are not comparable.`,
     '',
   ].join('\n');
-  const text = readFileSync(readme, 'utf8');
-  const at = text.search(/^## Performance$/m);
-  const next = at >= 0 ? text.slice(at + 1).search(/^## /m) : -1;
-  const updated = at < 0 ? `${text.trimEnd()}\n\n${section}` : `${text.slice(0, at)}${section}${next >= 0 ? `\n${text.slice(at + 1 + next)}` : ''}`;
-  writeFileSync(readme, updated.endsWith('\n') ? updated : `${updated}\n`);
-  return readme;
+  writeFileSync(summary, section);
+  return summary;
 }

@@ -6,8 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import type { AvroType } from '../src/codec/schema.js';
-import type { BackendName } from '../src/model/model.js';
+import { type AvroType, type BackendName } from '../src/index.js';
 import { BenchChild } from './proc.js';
 import type { ClientResult } from './clients.js';
 import type { ModelPoint } from './modelBench.js';

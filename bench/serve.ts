@@ -5,17 +5,14 @@
  * App over IPC lets the orchestrator start the clock when the group is joined (after model load and warm-up) and stop
  * it when the last input offset is committed, without polling HTTP from outside.
  */
-import kafkajs from 'kafkajs';
 import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
-import { App } from '../src/app.js';
-import { loadConfig } from '../src/config/load.js';
-import { createLogger } from '../src/logger.js';
+import { App, createKafka, type KafkaClient, loadConfig, createLogger } from '../src/index.js';
 import { memoryMB, cpuSeconds, sleep } from './util.js';
 
 let app: App | null = null;
 
 /**
- * Diagnostics only, not a change of behaviour: every kafkajs producer this process creates (the App's sink) is
+ * Diagnostics only, not a change of behaviour: every producer of the Kafka client handed to the App (its output) is
  * wrapped so that its sendBatch calls are counted and timed. With them, the latency between scoring and the output
  * append can be split into waiting for earlier sends and the send itself.
  */
@@ -29,24 +26,29 @@ export interface SendStats {
 }
 const sendStats: SendStats = { sends: 0, messages: 0, sendMs: 0, maxConcurrent: 0 };
 let concurrent = 0;
-const originalProducer = kafkajs.Kafka.prototype.producer;
-kafkajs.Kafka.prototype.producer = function (this: kafkajs.Kafka, ...args: Parameters<kafkajs.Kafka['producer']>) {
-  const producer = originalProducer.apply(this, args);
-  const sendBatch = producer.sendBatch;
-  producer.sendBatch = async (batch) => {
-    const t0 = performance.now();
-    sendStats.sends++;
-    for (const t of batch.topicMessages ?? []) sendStats.messages += t.messages.length;
-    sendStats.maxConcurrent = Math.max(sendStats.maxConcurrent, ++concurrent);
-    try {
-      return await sendBatch(batch);
-    } finally {
-      concurrent--;
-      sendStats.sendMs += performance.now() - t0;
-    }
+
+/** The Kafka client handed to the App: each producer it makes has its sendBatch counted and timed. */
+function observedKafka(kafka: KafkaClient): KafkaClient {
+  const makeProducer = kafka.producer.bind(kafka);
+  kafka.producer = (...args: Parameters<KafkaClient['producer']>) => {
+    const producer = makeProducer(...args);
+    const sendBatch = producer.sendBatch;
+    producer.sendBatch = async (batch) => {
+      const t0 = performance.now();
+      sendStats.sends++;
+      for (const t of batch.topicMessages ?? []) sendStats.messages += t.messages.length;
+      sendStats.maxConcurrent = Math.max(sendStats.maxConcurrent, ++concurrent);
+      try {
+        return await sendBatch(batch);
+      } finally {
+        concurrent--;
+        sendStats.sendMs += performance.now() - t0;
+      }
+    };
+    return producer;
   };
-  return producer;
-};
+  return kafka;
+}
 
 /**
  * Diagnostics only: how long the main thread's event loop was held up, and V8's garbage-collection pauses on it.
@@ -131,7 +133,8 @@ async function serveStart(p: { flags: Record<string, string>; joinTimeoutMs: num
   const config = loadConfig({ env: {}, flags: p.flags });
   const logger = createLogger({ level: config.logLevel, format: 'json' });
   const t0 = performance.now();
-  const started = new App({ config, logger, onFatal: (err) => (fatal = err) });
+  const kafka = observedKafka(createKafka({ ...config, brokers: config.brokers! }, logger));
+  const started = new App({ config, logger, kafka, onFatal: (err) => (fatal = err) });
   app = started;
   await started.start();
   const deadline = Date.now() + p.joinTimeoutMs;

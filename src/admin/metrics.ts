@@ -1,10 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PipelineObserver } from '../pipeline/observer.js';
-import type { PartitionStatus } from '../kafka/source.js';
+import type { Observer } from '../observer.js';
+import type { PartitionStatus } from '../kafka/lag.js';
 import type { ReplayStatus } from '../replay/progress.js';
 
 /** Every metric streamserve exports, declared once. Names are part of the operating contract (README). */
-export class Metrics implements PipelineObserver {
+export class Metrics implements Observer {
   readonly registry = new Registry();
   readonly #recordsIn: Counter<'topic' | 'partition'>;
   readonly #predictions: Counter;
@@ -14,7 +14,7 @@ export class Metrics implements PipelineObserver {
   readonly #latency: Histogram;
   readonly #inflight: Gauge;
   readonly #sinkErrors: Counter<'retryable'>;
-  readonly #modelInfo: Gauge<'model' | 'version' | 'backend'>;
+  readonly #modelInfo: Gauge<'model' | 'version' | 'runtime'>;
   readonly #pauses: Counter;
 
   /** `partitions` (lag, paused partitions) and `ready` (what /readyz answers) are read at scrape time. */
@@ -44,7 +44,7 @@ export class Metrics implements PipelineObserver {
     });
     this.#inflight = new Gauge({ name: 'streamserve_inflight_records', help: 'Records taken in and not yet acknowledged', registers });
     this.#sinkErrors = new Counter({ name: 'streamserve_sink_errors_total', help: 'Failed writes of outcomes (retried)', labelNames: ['retryable'], registers });
-    this.#modelInfo = new Gauge({ name: 'streamserve_model_info', help: 'Loaded model and backend', labelNames: ['model', 'version', 'backend'], registers });
+    this.#modelInfo = new Gauge({ name: 'streamserve_model_info', help: 'Loaded model and the runtime that scores it', labelNames: ['model', 'version', 'runtime'], registers });
     this.#pauses = new Counter({ name: 'streamserve_backpressure_pauses_total', help: 'Times the input was paused for backpressure', registers });
     new Gauge({
       name: 'streamserve_ready',
@@ -74,8 +74,8 @@ export class Metrics implements PipelineObserver {
     });
   }
 
-  modelLoaded(model: string, version: string, backend: string): void {
-    this.#modelInfo.set({ model, version, backend }, 1);
+  modelLoaded(model: string, version: string, runtime: string): void {
+    this.#modelInfo.set({ model, version, runtime }, 1);
   }
 
   recordsIn(topic: string, partition: number, count: number): void {

@@ -1,5 +1,5 @@
 import type { ErrorCode, Stage } from '../errors.js';
-import type { PipelineObserver } from '../pipeline/observer.js';
+import type { Observer } from '../observer.js';
 
 export interface StatsSnapshot {
   recordsIn: number;
@@ -16,7 +16,7 @@ export interface StatsSnapshot {
 }
 
 /** Plain counters and a recent rate for /status (Prometheus counters are for scrapers, not for JSON). */
-export class Stats implements PipelineObserver {
+export class Stats implements Observer {
   #in = 0;
   #predictions = 0;
   #deadLetters = 0;

@@ -9,7 +9,7 @@ import { ensureTopics } from '../kafka/topics.js';
 import { borehole } from '../model/borehole.js';
 import { loadConfig } from '../config/load.js';
 import { demoInputs } from '../demo/demoInputs.js';
-import { Header } from '../pipeline/headers.js';
+import { Header } from '../kafka/headers.js';
 import { createLogger } from '../logger.js';
 import { commandContext, intFlag } from './context.js';
 
@@ -64,7 +64,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
     app = new App({ config, logger: log });
     await app.start();
-    out(`streamserve running: model ${config.modelDir}, backend ${config.backend}, admin http://${config.adminHost}:${app.adminPort}/status`);
+    out(`streamserve running: model ${config.modelDir}, runtime ${app.status().runtime}, admin http://${config.adminHost}:${app.adminPort}/status`);
     const t0 = Date.now();
     let firstAt = 0;
     for (;;) {

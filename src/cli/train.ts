@@ -1,4 +1,4 @@
-import { BackendNames, type BackendName } from '../model/model.js';
+import { BackendNames, type BackendName } from '../model/backendNames.js';
 import { trainBorehole, TRAIN_DEFAULTS } from '../model/train.js';
 import { ErrorCodes, StreamserveError } from '../errors.js';
 import { commandContext, intFlag } from './context.js';

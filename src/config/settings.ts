@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BackendNames } from '../model/model.js';
+import { BackendNames } from '../model/backendNames.js';
 import { WireFormats } from '../codec/inputDecoder.js';
 
 /**

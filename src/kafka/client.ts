@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/settings.js';
+import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 
 type KafkaSettings = Pick<Config, 'clientId' | 'ssl' | 'saslMechanism' | 'saslUsername' | 'saslPassword'> & {
   brokers: string[];
@@ -42,7 +43,15 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
       mechanism: settings.saslMechanism,
       username: settings.saslUsername,
       password: settings.saslPassword,
-    } as KafkaConfig['sasl'];
+    } as NonNullable<KafkaConfig['sasl']>;
   }
   return new Kafka(config);
+}
+
+/** The kafkajs client type, for code outside src/kafka/ that is handed one (tests and the benchmark inject theirs). */
+export type KafkaClient = Kafka;
+
+/** The error for a broker that cannot be reached while doing `what`. */
+export function brokerUnavailable(what: string, cause: unknown): StreamserveError {
+  return new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `${what}: ${messageOf(cause)}`, { cause });
 }

@@ -1,6 +1,6 @@
 import type { Message, TopicMessages } from 'kafkajs';
-import type { OutboundMessage } from '../pipeline/record.js';
-import { messageBytes } from '../pipeline/size.js';
+import type { OutboundMessage } from './records.js';
+import { messageBytes } from './size.js';
 
 /**
  * Bytes of produce request one call may carry. kafkajs sends each partition's messages of a call as one record

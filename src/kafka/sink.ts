@@ -1,15 +1,15 @@
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { produceRequests } from './requests.js';
 import type { Logger } from 'pino';
-import type { OutboundMessage } from '../pipeline/record.js';
-import type { Sink } from '../pipeline/sink.js';
+import type { OutboundMessage } from './records.js';
+import type { ProducerSink } from './atLeastOnce.js';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 
 /**
  * Writes outcomes with an idempotent producer (acks=all, one request in flight per broker), so a retried
  * send neither duplicates nor reorders a partition's messages.
  */
-export class KafkaSink implements Sink {
+export class KafkaSink implements ProducerSink {
   readonly #producer: Producer;
   readonly #log: Logger;
   #connected = false;
@@ -37,7 +37,7 @@ export class KafkaSink implements Sink {
     this.#log.info('producer connected');
   }
 
-  async send(messages: OutboundMessage[]): Promise<void> {
+  async send(messages: readonly OutboundMessage[]): Promise<void> {
     try {
       // In order, one request after another: a partition's messages keep their order across requests.
       for (const topicMessages of produceRequests(messages)) {

@@ -1,4 +1,7 @@
 import kafkajs, { type Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { ErrorCodes, StreamserveError } from '../errors.js';
+import { brokerUnavailable } from './client.js';
 
 // Not among the names Node can import from kafkajs (CommonJS) directly.
 const { ConfigResourceTypes } = kafkajs;
@@ -66,5 +69,32 @@ export async function maxMessageBytes(kafka: Kafka, topics: readonly string[]): 
     return limits;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Fails, naming them, when any of `topics` is missing (auto-creation would hide typos); BROKER_UNAVAILABLE when the
+ * cluster cannot be asked. `hint` says how to create them.
+ */
+export async function requireTopics(kafka: Kafka, brokers: readonly string[], topics: readonly string[], hint: string): Promise<void> {
+  let missing: string[];
+  try {
+    missing = await missingTopics(kafka, topics);
+  } catch (cause) {
+    throw brokerUnavailable(`cannot reach ${brokers.join(',')}`, cause);
+  }
+  if (missing.length > 0) {
+    throw new StreamserveError(ErrorCodes.TOPIC_NOT_FOUND, `topic(s) ${missing.join(', ')} do not exist; ${hint}`);
+  }
+}
+
+/** Each topic's max.message.bytes; Kafka's default, with a warning, where it cannot be read. */
+export async function messageLimits(kafka: Kafka, topics: readonly string[], logger: Logger): Promise<Map<string, number>> {
+  try {
+    const limits = await maxMessageBytes(kafka, topics);
+    return new Map(topics.map((t) => [t, limits.get(t) ?? DEFAULT_MAX_MESSAGE_BYTES]));
+  } catch (err) {
+    logger.warn({ err, assumed: DEFAULT_MAX_MESSAGE_BYTES }, "cannot read the topics' max.message.bytes; assuming Kafka's default");
+    return new Map(topics.map((t) => [t, DEFAULT_MAX_MESSAGE_BYTES]));
   }
 }

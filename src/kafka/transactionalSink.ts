@@ -1,8 +1,8 @@
 import { Partitioners, type Kafka, type PartitionOffset, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { produceRequests } from './requests.js';
-import { tpKey } from '../pipeline/record.js';
-import type { PartitionCommit, TransactionalSink } from '../pipeline/sink.js';
+import { tpKey } from './records.js';
+import type { PartitionCommit, TransactionalSink } from './output.js';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 
 export interface TransactionalSinkOptions {

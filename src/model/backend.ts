@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Logger } from 'pino';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
-import { BackendNames, type BackendName } from './model.js';
+import { BackendNames, type BackendName } from './backendNames.js';
 
 /**
  * Selects the process-wide TensorFlow.js backend. tfjs has one active backend per process, so every model

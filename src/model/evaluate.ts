@@ -1,9 +1,9 @@
 import { borehole, type BoreholeInput } from './borehole.js';
-import type { Model } from './model.js';
+import type { ModelRuntime } from './model.js';
 import { scaleInput, unscaleOutput } from './signature.js';
 
 /**
- * Scores borehole inputs the way serving does — signature scaling in, Model.predict, signature unscaling out —
+ * Scores borehole inputs the way serving does — signature scaling in, ModelRuntime.predict, signature unscaling out —
  * and compares with the true function. `train` uses it for the held-out check and tests use it for accuracy, so
  * both measure the artefacts a user would actually serve, not the in-memory training graph.
  */
@@ -17,7 +17,7 @@ export interface Accuracy {
 }
 
 /** Model rows (row-major, signature column order) for records keyed by the signature's input fields. */
-export function featurize(model: Pick<Model, 'signature'>, records: readonly Readonly<Record<string, number>>[]): Float32Array {
+export function featurize(model: Pick<ModelRuntime, 'signature'>, records: readonly Readonly<Record<string, number>>[]): Float32Array {
   const columns = model.signature.inputs;
   const rows = new Float32Array(records.length * columns.length);
   records.forEach((record, i) => {
@@ -31,7 +31,7 @@ export function featurize(model: Pick<Model, 'signature'>, records: readonly Rea
 }
 
 /** Predicted values of the signature's first output field, in natural units. */
-export async function predictFirstOutput(model: Model, records: readonly Readonly<Record<string, number>>[], batchSize = 512): Promise<Float64Array> {
+export async function predictFirstOutput(model: ModelRuntime, records: readonly Readonly<Record<string, number>>[], batchSize = 512): Promise<Float64Array> {
   const column = model.signature.outputs[0];
   if (column === undefined) throw new Error('signature has no outputs');
   const predictions = new Float64Array(records.length);
@@ -46,7 +46,7 @@ export async function predictFirstOutput(model: Model, records: readonly Readonl
 }
 
 /** Accuracy of a borehole model against the true function on `inputs`. */
-export async function boreholeAccuracy(model: Model, inputs: readonly BoreholeInput[]): Promise<Accuracy> {
+export async function boreholeAccuracy(model: ModelRuntime, inputs: readonly BoreholeInput[]): Promise<Accuracy> {
   const predicted = await predictFirstOutput(model, inputs);
   let sum = 0;
   let max = 0;

@@ -7,28 +7,34 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { Logger } from 'pino';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import { useBackend } from './backend.js';
+import { BackendNames, type BackendName } from './backendNames.js';
 import { fileLoadHandler, readModelJSON, type ModelFormat } from './fileIO.js';
-import type { BackendName, Model } from './model.js';
+import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
 import { loadSignature, type Signature } from './signature.js';
 
 /**
- * Loads a TensorFlow.js model directory (`model.json` + shards + `signature.json`) as a warmed-up Model.
- * Both converter formats are served: Keras/layers models and TF graph models (tensorflowjs_converter output),
- * each with exactly one 2-D input [batch, inputs] and one 2-D output [batch, outputs].
+ * The TensorFlow.js runtime: loads a model directory (`model.json` + shards + `signature.json`) as a warmed-up
+ * ModelRuntime named `tfjs-<device>`. Both converter formats are served: Keras/layers models and TF graph models
+ * (tensorflowjs_converter output), each with exactly one 2-D input [batch, inputs] and one 2-D output [batch, outputs].
  */
 
-export interface LoadModelOptions {
-  dir: string;
-  backend: BackendName;
-  logger?: Logger;
-  /** Batch sizes run once before the model is handed out, so the first real batch pays no compile/alloc cost. */
-  warmupBatchSizes?: readonly number[];
-}
-
 const DEFAULT_WARMUP = [1, 32] as const;
+/** The BACKEND setting's default, for callers that name no device. */
+const DEFAULT_DEVICE: BackendName = 'wasm';
 
 /** One forward pass; the runner owns the input tensor and must leave only the returned output alive. */
 type Runner = (input: tf.Tensor2D) => Promise<tf.Tensor>;
+
+/** `device` arrives as a plain string (it may have crossed into the model worker); it must name a tfjs backend. */
+function deviceOf(device: string | undefined): BackendName {
+  if (device === undefined) return DEFAULT_DEVICE;
+  const name = BackendNames.find((n) => n === device);
+  if (name === undefined) {
+    // A name tfjs does not know is a configuration mistake; a known backend that cannot start is BACKEND_UNAVAILABLE.
+    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `device "${device}" is not a TensorFlow.js backend (one of ${BackendNames.join(', ')})`);
+  }
+  return name;
+}
 
 function loadFailed(dir: string, message: string, cause?: unknown): StreamserveError {
   return new StreamserveError(ErrorCodes.MODEL_LOAD_FAILED, `cannot load model ${dir}: ${message}`, { cause });
@@ -131,9 +137,9 @@ async function loadArtifacts(dir: string, logger: Logger | undefined): Promise<L
   }
 }
 
-class TfjsModel implements Model {
+class TfjsModel implements ModelRuntime {
   readonly signature: Signature;
-  readonly backend: BackendName;
+  readonly runtime: string;
   readonly inputWidth: number;
   readonly outputWidth: number;
   #loaded: Loaded;
@@ -142,7 +148,7 @@ class TfjsModel implements Model {
 
   constructor(signature: Signature, backend: BackendName, outputWidth: number, loaded: Loaded) {
     this.signature = signature;
-    this.backend = backend;
+    this.runtime = `tfjs-${backend}`;
     this.inputWidth = signature.inputs.length;
     this.outputWidth = outputWidth;
     this.#loaded = loaded;
@@ -194,18 +200,20 @@ class TfjsModel implements Model {
 }
 
 /**
- * Loads `<dir>` on `backend` and warms it up. Throws MODEL_LOAD_FAILED (unreadable directory or artefacts),
- * SIGNATURE_INVALID (bad signature.json, or its column counts disagree with the model) or BACKEND_UNAVAILABLE.
+ * Loads `<dir>` on the tfjs backend `device` and warms it up. Throws MODEL_LOAD_FAILED (unreadable directory or
+ * artefacts), SIGNATURE_INVALID (bad signature.json, or its column counts disagree with the model), CONFIG_INVALID
+ * (`device` is not a tfjs backend) or BACKEND_UNAVAILABLE (it is, but cannot run here).
  */
-export async function loadModel(options: LoadModelOptions): Promise<Model> {
+export async function loadModel(options: RuntimeLoadOptions): Promise<ModelRuntime> {
   const { dir, logger } = options;
+  const device = deviceOf(options.device);
   const started = performance.now();
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
   } catch (cause) {
     throw loadFailed(dir, `the model directory is missing or unreadable (${messageOf(cause)})`, cause);
   }
-  const backend = await useBackend(options.backend, logger);
+  const backend = await useBackend(device, logger);
   const signature = await loadSignature(join(dir, 'signature.json'));
   const loaded = await loadArtifacts(dir, logger);
   let outputWidth: number;
@@ -235,7 +243,7 @@ export async function loadModel(options: LoadModelOptions): Promise<Model> {
   }
   logger?.info(
     {
-      dir, format: loaded.format, backend, model: signature.name, version: signature.version,
+      dir, format: loaded.format, runtime: model.runtime, model: signature.name, version: signature.version,
       inputs: model.inputWidth, outputs: outputWidth, warmupMs, loadMs: Math.round(performance.now() - started),
     },
     'model loaded',

@@ -4,13 +4,13 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { useBackend } from './backend.js';
+import type { BackendName } from './backendNames.js';
 import { BOREHOLE_FIELDS, BOREHOLE_OUTPUT, BOREHOLE_RANGES, borehole, mulberry32, sampleBoreholeInputs } from './borehole.js';
 import type { BoreholeField, BoreholeInput, BoreholeRanges } from './borehole.js';
 import { boreholeAccuracy } from './evaluate.js';
 import { MODEL_JSON, WEIGHTS_BIN, fileSaveHandler } from './fileIO.js';
-import type { BackendName } from './model.js';
 import { parseSignature, scaleInput, type InputColumn, type OutputColumn, type Signature } from './signature.js';
-import { loadModel } from './tfjsModel.js';
+import { loadRuntime } from './runtimes.js';
 
 /**
  * `streamserve train`: fits a small MLP to the borehole function and writes a servable model directory.
@@ -222,7 +222,7 @@ function resolve(options: TrainOptions): Resolved {
   return o;
 }
 
-/** Trains, saves to a scratch directory next to `outDir`, evaluates through loadModel, and installs if accepted. */
+/** Trains, saves to a scratch directory next to `outDir`, evaluates through loadRuntime, and installs if accepted. */
 export async function trainBorehole(options: TrainOptions): Promise<TrainReport> {
   const started = performance.now();
   const o = resolve(options);
@@ -254,8 +254,8 @@ export async function trainBorehole(options: TrainOptions): Promise<TrainReport>
     const draft = parseSignature({ name: 'borehole', version: o.version, idField: 'id', eventTimeField: 'event_time', inputs: columns, outputs: [output], training });
     await writeSignature(scratch, draft);
 
-    // Held-out accuracy through exactly what `run` does: loadModel from disk, signature scaling, predict.
-    const served = await loadModel({ dir: scratch, backend });
+    // Held-out accuracy through exactly what `run` does: loadRuntime from disk, signature scaling, predict.
+    const served = await loadRuntime({ dir: scratch, device: backend });
     const accuracy = await boreholeAccuracy(served, sampleBoreholeInputs(o.heldoutSamples, o.heldoutSeed)).finally(() => served.close());
     const accepted = accuracy.mape <= o.maxMape;
     log(`held-out MAPE ${(accuracy.mape * 100).toFixed(3)} %, max APE ${(accuracy.maxApe * 100).toFixed(3)} % on ${accuracy.count} inputs` +

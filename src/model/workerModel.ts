@@ -1,17 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger } from 'pino';
-import type { BackendName, Model } from './model.js';
+import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
 import type { Signature } from './signature.js';
-import type { WorkerReply, WorkerRequest } from './workerProtocol.js';
+import type { WorkerInput, WorkerReply, WorkerRequest } from './workerProtocol.js';
 import { ErrorCodes, StreamserveError, type ErrorCode } from '../errors.js';
 
-export interface WorkerModelOptions {
-  dir: string;
-  backend: BackendName;
-  warmupBatchSizes?: readonly number[];
-  logger?: Logger;
-  logLevel?: string;
-}
+/** `logger` stays on this thread (worker failures and restarts); the worker logs at `logLevel` to stderr. */
+export type WorkerModelOptions = RuntimeLoadOptions & { logLevel?: string };
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './modelWorker.boot.mjs' : './modelWorker.js', import.meta.url);
 
@@ -21,11 +15,11 @@ interface Pending {
 }
 
 /**
- * A Model whose TensorFlow.js runs in a worker thread. Loading and warm-up happen there; `predict` posts a copy of
- * the rows and resolves with the worker's output. If the worker dies, calls in flight reject as retryable and the
- * next call starts a new worker.
+ * A ModelRuntime that runs in a worker thread: the worker loads and warms up the runtime (runtimes.ts) and reports it
+ * as its own (`runtime` is the worker's, e.g. `tfjs-wasm`); `predict` posts a copy of the rows and resolves with the
+ * worker's output. If the worker dies, calls in flight reject as retryable and the next call starts a new worker.
  */
-export async function loadWorkerModel(options: WorkerModelOptions): Promise<Model> {
+export async function loadWorkerModel(options: WorkerModelOptions): Promise<ModelRuntime> {
   const started = await startWorker(options);
   return new WorkerModel(options, started);
 }
@@ -37,14 +31,14 @@ interface Started {
 
 function startWorker(options: WorkerModelOptions): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, {
-      workerData: {
-        dir: options.dir,
-        backend: options.backend,
-        warmupBatchSizes: [...(options.warmupBatchSizes ?? [1, 32])],
-        logLevel: options.logLevel ?? 'info',
-      },
-    });
+    // Named one by one: `logger` cannot be cloned into the worker.
+    const workerData: WorkerInput = {
+      dir: options.dir,
+      ...(options.warmupBatchSizes ? { warmupBatchSizes: options.warmupBatchSizes } : {}),
+      ...(options.device !== undefined ? { device: options.device } : {}),
+      logLevel: options.logLevel ?? 'info',
+    };
+    const worker = new Worker(WORKER_URL, { workerData });
     const onMessage = (reply: WorkerReply) => {
       if (reply.type === 'ready') {
         cleanup();
@@ -73,9 +67,9 @@ function startWorker(options: WorkerModelOptions): Promise<Started> {
   });
 }
 
-class WorkerModel implements Model {
+class WorkerModel implements ModelRuntime {
   readonly signature: Signature;
-  readonly backend: BackendName;
+  readonly runtime: string;
   readonly inputWidth: number;
   readonly outputWidth: number;
   readonly #options: WorkerModelOptions;
@@ -87,7 +81,7 @@ class WorkerModel implements Model {
   constructor(options: WorkerModelOptions, started: Started) {
     this.#options = options;
     this.signature = started.ready.signature;
-    this.backend = started.ready.backend;
+    this.runtime = started.ready.runtime;
     this.inputWidth = started.ready.inputWidth;
     this.outputWidth = started.ready.outputWidth;
     this.#worker = Promise.resolve(this.#attach(started.worker));

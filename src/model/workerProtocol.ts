@@ -1,12 +1,18 @@
 import type { ErrorCode } from '../errors.js';
-import type { BackendName } from './model.js';
+import type { RuntimeLoadOptions } from './model.js';
 import type { Signature } from './signature.js';
 
-/** Messages between the main thread and the model worker (structured clone; Float32Arrays are transferred). */
+/** What the worker is started with (`workerData`): the load options that can be cloned, and its log level. */
+export type WorkerInput = Omit<RuntimeLoadOptions, 'logger'> & { logLevel: string };
+
+/**
+ * Messages between the main thread and the model worker (structured clone; Float32Arrays are transferred). They say
+ * nothing about which runtime the worker loaded: `ready` describes it as ModelRuntime does.
+ */
 export type WorkerRequest = { type: 'predict'; id: number; rows: Float32Array; count: number } | { type: 'close' };
 
 export type WorkerReply =
-  | { type: 'ready'; signature: Signature; backend: BackendName; inputWidth: number; outputWidth: number }
+  | { type: 'ready'; signature: Signature; runtime: string; inputWidth: number; outputWidth: number }
   | { type: 'load-failed'; code: ErrorCode | string; message: string }
   | { type: 'result'; id: number; output: Float32Array }
   | { type: 'failure'; id: number; code: ErrorCode | string; message: string; retryable: boolean };

@@ -10,7 +10,8 @@ import { registerReplayMetrics } from '../admin/metrics.js';
 import { createKafka } from '../kafka/client.js';
 import { missingTopics } from '../kafka/topics.js';
 import { loadSignature } from '../model/signature.js';
-import { Header } from '../pipeline/headers.js';
+import { Header } from '../kafka/headers.js';
+import { BoundedInput } from './boundedInput.js';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import { defaultReplayGroup, encodePartitionMetadata, replayFingerprint, type ReplayPlan, type ReplayRange } from './plan.js';
 import { awaitStoredPlan, readStoredPlan, resolvePlan, writePlan } from './planStore.js';
@@ -175,8 +176,11 @@ export class ReplayJob {
         this.#wake();
       },
       replay: {
-        endOffsets: new Map(plan.partitions.map((p) => [p.partition, p.end])),
-        offsetMetadata: (topic, partition) => (topic === plan.topic ? (metadata.get(partition) ?? null) : null),
+        bounds: new BoundedInput({
+          topic: plan.topic,
+          endOffsets: new Map(plan.partitions.map((p) => [p.partition, p.end])),
+          metadata: (partition) => metadata.get(partition) ?? null,
+        }),
         extraHeaders: { [Header.replay]: plan.id },
         status: () => progress.snapshot(),
       },

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { loadAvroSchema } from '../../src/codec/schema.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { borehole, sampleBoreholeInputs, type BoreholeInput } from '../../src/model/borehole.js';
-import type { Model } from '../../src/model/model.js';
+import type { ModelRuntime } from '../../src/model/model.js';
 import { loadSignature, scaleInput, unscaleOutput } from '../../src/model/signature.js';
 import { loadModel } from '../../src/model/tfjsModel.js';
-import { featurize } from '../../src/pipeline/featurize.js';
+import { featurize } from '../../src/scorer/featurize.js';
 import { testBrokers, testTopics, createTestTopics } from '../integration/support/app.js';
 import { caughtUp, faultConfig, startApp } from './support/inprocess.js';
 import { boreholeInputType, OUTPUT_SCHEMA, publish } from './support/inputs.js';
@@ -54,7 +54,7 @@ for (const mode of GUARANTEES) {
     assert.equal(marked, TOTAL / MARK_EVERY, 'exactly the marked inputs carry the marker');
     await publish(brokers, topics.input, messages);
 
-    let real: Model | undefined;
+    let real: ModelRuntime | undefined;
     const { app, stop } = await startApp(
       t,
       config,
@@ -95,7 +95,7 @@ for (const mode of GUARANTEES) {
 
 /** flow_rate per id for every unmarked row, from the real model in batches of 256. */
 async function referenceOutputs(
-  model: Model,
+  model: ModelRuntime,
   rows: Map<string, Float32Array>,
   isMarked: (row: Float32Array) => boolean,
   output: Parameters<typeof unscaleOutput>[0],

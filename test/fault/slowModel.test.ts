@@ -142,7 +142,7 @@ async function slowModelScenario(t: TestContext, mode: Guarantee, variant: Varia
     started,
     failure,
     fleet,
-    extra: { joins, rebalances, crashes, modelCalls: calls, slowCalls, meanCallMs, heartbeatMs: env.HEARTBEAT_INTERVAL_MS, batchSize: env.MAX_BATCH_SIZE },
+    extra: { joins, rebalances, crashes, modelCalls: calls, slowCalls, meanCallMs, heartbeatMs: env.HEARTBEAT_INTERVAL_MS ?? 'default', batchSize: env.MAX_BATCH_SIZE ?? 'default' },
   });
   assert.ok(slowCalls >= MIN_SLOW_CALLS, `${slowCalls} model calls took longer than the heartbeat interval; the scenario needs ${MIN_SLOW_CALLS}`);
   assert.equal(joins, 1, 'joined the group once: no rebalance loop');

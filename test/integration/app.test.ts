@@ -4,7 +4,7 @@ import { App } from '../../src/app.js';
 import { loadAvroSchema } from '../../src/codec/schema.js';
 import { borehole } from '../../src/model/borehole.js';
 import type { DemoInputs } from '../../src/demo/demoInputs.js';
-import { Header } from '../../src/pipeline/headers.js';
+import { Header } from '../../src/kafka/headers.js';
 import { headerString, readAll, waitFor, type ReadMessage } from '../support/kafka.js';
 import { createTestTopics, getJson, getText, metricValue, publishDemoInputs, testBrokers, testConfig, testLogger, testTopics } from './support/app.js';
 
@@ -13,7 +13,7 @@ const PARTITIONS = 3;
 
 interface Status {
   state: string;
-  backend: string;
+  runtime: string;
   counts: { recordsIn: number; predictions: number; deadLetters: number; deadLettersByStageAndCode: Record<string, number> };
   assignments: { partition: number; lag: number | null; committedOffset: string | null }[];
 }
@@ -78,6 +78,7 @@ describe('10,000 inputs over 3 partitions with 1% poison, at-least-once', () => 
       assert.equal(headerString(m.headers, Header.sourcePartition), String(source.partition));
       assert.equal(headerString(m.headers, Header.sourceOffset), source.offset);
       assert.equal(headerString(m.headers, Header.modelVersion), p.model_version);
+      assert.equal(headerString(m.headers, Header.runtime), 'tfjs-wasm');
       assert.equal(p.model_name, 'borehole');
       const truth = borehole(inputs.valid.get(p.id)!);
       ape.push(Math.abs(p.flow_rate - truth) / truth);
@@ -133,7 +134,7 @@ describe('10,000 inputs over 3 partitions with 1% poison, at-least-once', () => 
     assert.equal((await getJson(port, '/healthz')).status, 200);
     const { body } = await getJson<Status>(port, '/status');
     assert.equal(body.state, 'running');
-    assert.equal(body.backend, 'wasm');
+    assert.equal(body.runtime, 'tfjs-wasm');
     assert.equal(body.counts.recordsIn, TOTAL);
     assert.equal(body.counts.predictions, predictions.length);
     assert.equal(body.counts.deadLetters, deadLetters.length);
@@ -142,7 +143,7 @@ describe('10,000 inputs over 3 partitions with 1% poison, at-least-once', () => 
     assert.equal(metricValue(metrics, 'streamserve_predictions_total'), 9_900);
     assert.equal(metricValue(metrics, 'streamserve_dead_letters_total', 'code="OUT_OF_RANGE"'), inputs.poison.size === 100 ? [...inputs.poison.values()].filter((k) => k.code === 'OUT_OF_RANGE').length : -1);
     assert.equal(metricValue(metrics, 'streamserve_consumer_lag', 'partition="0"'), 0);
-    assert.match(metrics, /streamserve_model_info\{model="borehole",version="[^"]+",backend="wasm"\} 1/);
+    assert.match(metrics, /streamserve_model_info\{model="borehole",version="[^"]+",runtime="tfjs-wasm"\} 1/);
     assert.equal(metricValue(metrics, 'streamserve_ready'), 1, 'the ready gauge says what /readyz says');
   });
 });

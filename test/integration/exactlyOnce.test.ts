@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '../../src/app.js';
-import { Header } from '../../src/pipeline/headers.js';
+import { Header } from '../../src/kafka/headers.js';
 import { createKafka, headerString, readAll, waitFor } from '../support/kafka.js';
 import { getJson, testBrokers, testConfig, testLogger, testTopics, createTestTopics, publishDemoInputs } from './support/app.js';
 

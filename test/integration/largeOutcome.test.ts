@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '../../src/app.js';
 import { loadAvroSchema } from '../../src/codec/schema.js';
-import { Header } from '../../src/pipeline/headers.js';
+import { Header } from '../../src/kafka/headers.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { createKafka, createTopics, headerString, readAll, waitFor } from '../support/kafka.js';
 import { encodeInput, goodBorehole } from '../unit/support.js';

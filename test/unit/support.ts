@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { loadAvroSchema, type AvroType } from '../../src/codec/schema.js';
 import { BOREHOLE_FIELDS, BOREHOLE_OUTPUT, BOREHOLE_RANGES, sampleBoreholeInputs, type BoreholeInput } from '../../src/model/borehole.js';
-import type { BackendName, Model } from '../../src/model/model.js';
+import type { ModelRuntime } from '../../src/model/model.js';
 import { loadSignature, parseSignature, type Signature } from '../../src/model/signature.js';
 
 /** Absolute path of a file in the repository, from its repository-relative path. */
@@ -83,10 +83,10 @@ export interface StubModelOptions {
   mangle?: (output: Float32Array, count: number) => Float32Array;
 }
 
-/** A Model with no TensorFlow: deterministic outputs, scripted failures, and a log of batch sizes it was given. */
-export class StubModel implements Model {
+/** A ModelRuntime with no TensorFlow: deterministic outputs, scripted failures, and a log of batch sizes it was given. */
+export class StubModel implements ModelRuntime {
   readonly signature: Signature;
-  readonly backend: BackendName = 'cpu';
+  readonly runtime = 'stub';
   readonly inputWidth: number;
   readonly outputWidth: number;
   /** Rows in each predict call, in call order (including calls that rejected). */

@@ -37,7 +37,7 @@ export async function writeHeavyModel(dir: string, callMs: number, referenceDir 
   await writeFile(join(dir, 'signature.json'), JSON.stringify({ ...signature, name: 'heavy', version: 'fault-suite', training: undefined }));
 
   // Calibrate: time a call, scale the batch towards the wanted call time (larger batches run faster per row).
-  const model = await loadModel({ dir, backend: 'wasm', warmupBatchSizes: [256] });
+  const model = await loadModel({ dir, device: 'wasm', warmupBatchSizes: [256] });
   try {
     let batchSize = 256;
     let measuredMs = 0;

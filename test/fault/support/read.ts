@@ -4,7 +4,7 @@
  * writers are stopped by then, so it only moves if something is still writing (which the counts would show).
  */
 import { createKafka, headerString, uniqueName, withTimeout, type ReadMessage } from '../../support/kafka.js';
-import { Header } from '../../../src/pipeline/headers.js';
+import { Header } from '../../../src/kafka/headers.js';
 import type { Outcome } from './tally.js';
 
 const CLOSE_TIMEOUT_MS = 10_000;

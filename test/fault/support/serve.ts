@@ -9,7 +9,7 @@ import { App } from '../../../src/app.js';
 import { commandContext } from '../../../src/cli/context.js';
 import { requireSettings } from '../../../src/config/load.js';
 import { ErrorCodes, isStreamserveError } from '../../../src/errors.js';
-import { loadModel } from '../../../src/model/tfjsModel.js';
+import { loadRuntime } from '../../../src/model/runtimes.js';
 import { loadWorkerModel } from '../../../src/model/workerModel.js';
 import { wrappedLoader, wrapperFromEnv, type ModelLoader } from './models.js';
 
@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
   // The same model thread as `run` would use; the fault wraps the model as the pipeline sees it.
   const base: ModelLoader =
-    config.inferenceThread === 'worker' ? (options) => loadWorkerModel({ ...options, logLevel: config.logLevel }) : loadModel;
+    config.inferenceThread === 'worker' ? (options) => loadWorkerModel({ ...options, logLevel: config.logLevel }) : loadRuntime;
   const app = new App({ config, logger, onFatal: (err) => fatal(err), loadModel: wrappedLoader(wrapperFromEnv(process.env), base) });
   const stopOn = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { AvroType } from '../../../src/codec/schema.js';
 import { borehole } from '../../../src/model/borehole.js';
 import type { DemoInputs } from '../../../src/demo/demoInputs.js';
-import { Header } from '../../../src/pipeline/headers.js';
+import { Header } from '../../../src/kafka/headers.js';
 import { createKafka, createTopics, headerString, readAll, type CleanupRegistry, type ReadMessage } from '../../support/kafka.js';
 import { testBrokers, testTopics, type TestTopics } from '../support/app.js';
 

@@ -1,8 +1,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AvroType } from '../../../src/codec/schema.js';
-import { rawAvroDecoder, type InputDecoder } from '../../../src/codec/inputDecoder.js';
-import { featurize } from '../../../src/pipeline/featurize.js';
+import { rawAvroDecoder, type SyncInputDecoder } from '../../../src/codec/inputDecoder.js';
+import { featurize } from '../../../src/scorer/featurize.js';
 import { POISON_KINDS } from '../../../src/demo/poison.js';
 import { BOREHOLE_FIELDS } from '../../../src/model/borehole.js';
 import type { Signature } from '../../../src/model/signature.js';
@@ -25,7 +25,7 @@ function assertRecordError(fn: () => unknown, stage: Stage, code: ErrorCode): Re
 }
 
 let type: AvroType;
-let decoder: InputDecoder;
+let decoder: SyncInputDecoder;
 let signature: Signature;
 
 before(async () => {

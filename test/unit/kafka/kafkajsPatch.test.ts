@@ -134,7 +134,7 @@ test("records encode to Kafka's record layout: no headers, many, repeated keys, 
       'streamserve.source.partition': '3',
       'streamserve.source.offset': '123456',
       'streamserve.model.version': '1.0.0',
-      'streamserve.backend': 'wasm',
+      'streamserve.runtime': 'tfjs-wasm',
     } },
     { offsetDelta: 3, timestampDelta: -5, key: Buffer.alloc(0), value: Buffer.alloc(300, 2), headers: {
       'clé': 'entrées ü 日本',

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { produceRequests } from '../../../src/kafka/requests.js';
-import { messageBytes } from '../../../src/pipeline/size.js';
-import type { OutboundMessage } from '../../../src/pipeline/record.js';
+import { messageBytes } from '../../../src/kafka/size.js';
+import type { OutboundMessage } from '../../../src/kafka/records.js';
 
 const msg = (topic: string, i: number, valueBytes = 300): OutboundMessage => ({
   topic,

@@ -9,11 +9,11 @@ import { ErrorCodes, StreamserveError } from '../../../src/errors.js';
 const DIR = 'weights/borehole';
 
 test('a worker-thread model predicts what the same model predicts on the main thread', async (t) => {
-  const worker = await loadWorkerModel({ dir: DIR, backend: 'wasm', logLevel: 'silent' });
+  const worker = await loadWorkerModel({ dir: DIR, device: 'wasm', logLevel: 'silent' });
   t.after(() => worker.close());
-  const local = await loadModel({ dir: DIR, backend: 'wasm' });
+  const local = await loadModel({ dir: DIR, device: 'wasm' });
   t.after(() => local.close());
-  assert.equal(worker.backend, 'wasm');
+  assert.equal(worker.runtime, 'tfjs-wasm', 'the worker reports the runtime it loaded');
   assert.equal(worker.inputWidth, 8);
   assert.equal(worker.outputWidth, 1);
   assert.equal(worker.signature.name, 'borehole');
@@ -28,7 +28,7 @@ test('a worker-thread model predicts what the same model predicts on the main th
 });
 
 test('a worker-thread model rejects a wrongly sized batch and works after it', async (t) => {
-  const model = await loadWorkerModel({ dir: DIR, backend: 'cpu', logLevel: 'silent' });
+  const model = await loadWorkerModel({ dir: DIR, device: 'cpu', logLevel: 'silent' });
   t.after(() => model.close());
   await assert.rejects(model.predict(new Float32Array(7), 1), (err: unknown) => err instanceof StreamserveError && err.code === ErrorCodes.INFERENCE_FAILED);
   const out = await model.predict(new Float32Array(16), 2);
@@ -37,14 +37,21 @@ test('a worker-thread model rejects a wrongly sized batch and works after it', a
 });
 
 test('closing is idempotent and later calls reject', async () => {
-  const model = await loadWorkerModel({ dir: DIR, backend: 'cpu', logLevel: 'silent' });
+  const model = await loadWorkerModel({ dir: DIR, device: 'cpu', logLevel: 'silent' });
   await Promise.all([model.close(), model.close()]);
   await assert.rejects(model.predict(new Float32Array(8), 1), /closed/);
 });
 
 test('a missing model directory fails to load in the worker with MODEL_LOAD_FAILED', async () => {
   await assert.rejects(
-    loadWorkerModel({ dir: 'weights/does-not-exist', backend: 'cpu', logLevel: 'silent' }),
+    loadWorkerModel({ dir: 'weights/does-not-exist', device: 'cpu', logLevel: 'silent' }),
     (err: unknown) => err instanceof StreamserveError && err.code === ErrorCodes.MODEL_LOAD_FAILED,
+  );
+});
+
+test("a load failure in the worker keeps the runtime's error code", async () => {
+  await assert.rejects(
+    loadWorkerModel({ dir: DIR, device: 'gpu', logLevel: 'silent' }),
+    (err: unknown) => err instanceof StreamserveError && err.code === ErrorCodes.CONFIG_INVALID && /"gpu"/.test(err.message),
   );
 });

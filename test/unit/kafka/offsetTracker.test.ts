@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { OffsetTracker, type CommitPosition } from '../../../src/pipeline/offsetTracker.js';
+import { OffsetTracker, type CommitPosition } from '../../../src/kafka/offsetTracker.js';
 
 const T = 'inputs';
 

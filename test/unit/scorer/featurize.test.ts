@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { featurize } from '../../../src/pipeline/featurize.js';
+import { featurize } from '../../../src/scorer/featurize.js';
 import { parseSignature } from '../../../src/model/signature.js';
 import { ErrorCodes, RecordError, type ErrorCode } from '../../../src/errors.js';
 

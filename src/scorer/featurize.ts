@@ -1,6 +1,6 @@
 import type { Signature } from '../model/signature.js';
 import { scaleInput } from '../model/signature.js';
-import type { DecodedInput } from '../codec/inputDecoder.js';
+import type { InputFields } from './outcome.js';
 import { ErrorCodes, RecordError } from '../errors.js';
 
 /** What the model path needs from one valid input. */
@@ -15,7 +15,7 @@ export interface Features {
  * Validates a decoded input against the signature and scales it into one model row. Pure. Failures are
  * RecordErrors of stage `validate`, one code per kind: missing, NaN, infinite, out of range.
  */
-export function featurize(signature: Signature, input: DecodedInput): Features {
+export function featurize(signature: Signature, input: InputFields): Features {
   const id = input[signature.idField];
   if (typeof id !== 'string') {
     throw new RecordError('validate', ErrorCodes.MISSING_FIELD, `field ${signature.idField} is missing or not a string`);

@@ -1,10 +1,11 @@
-import type { ErrorCode, Stage } from '../errors.js';
+import type { ErrorCode, Stage } from './errors.js';
 
 /**
- * What the pipeline reports as it works. The admin server's metrics implement it; tests may count with it.
- * Calls are synchronous and cheap; implementations must not throw.
+ * What the parts of the flow report as they work: inputs (records in, outcomes, latency, in-flight, backpressure),
+ * the scorer (model calls) and outputs (write errors). The admin server's metrics and stats implement it; tests may
+ * count with it. Calls are synchronous and cheap; implementations must not throw.
  */
-export interface PipelineObserver {
+export interface Observer {
   recordsIn(topic: string, partition: number, count: number): void;
   prediction(count: number): void;
   deadLetter(stage: Stage, code: ErrorCode): void;
@@ -18,7 +19,7 @@ export interface PipelineObserver {
   backpressure(paused: boolean): void;
 }
 
-export const noopObserver: PipelineObserver = {
+export const noopObserver: Observer = {
   recordsIn() {},
   prediction() {},
   deadLetter() {},
@@ -30,7 +31,7 @@ export const noopObserver: PipelineObserver = {
 };
 
 /** One observer that forwards every call to each of `observers` (plain loops: some calls come once per record). */
-export function fanOut(...observers: PipelineObserver[]): PipelineObserver {
+export function fanOut(...observers: Observer[]): Observer {
   return {
     recordsIn: (t, p, n) => { for (const o of observers) o.recordsIn(t, p, n); },
     prediction: (n) => { for (const o of observers) o.prediction(n); },

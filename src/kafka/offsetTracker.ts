@@ -1,4 +1,4 @@
-import { tpKey } from './record.js';
+import { tpKey } from './records.js';
 
 interface PartitionState {
   topic: string;
@@ -29,6 +29,8 @@ export interface CommitPosition {
  */
 export class OffsetTracker {
   #partitions = new Map<string, PartitionState>();
+  /** Partitions lost to a newer owner (fenced) and not assigned again since: nothing of them is taken in. */
+  readonly #lost = new Set<string>();
   /** The last partition looked up: records come in runs of one partition, so most lookups skip building the key. */
   #last: PartitionState | null = null;
 
@@ -45,6 +47,7 @@ export class OffsetTracker {
     const o = BigInt(offset);
     let state = this.#get(topic, partition);
     if (!state) {
+      if (this.#lost.size > 0 && this.#lost.has(tpKey(topic, partition))) return false;
       state = { topic, partition, pending: [], head: 0, done: new Set(), highest: -1n, committable: null, committed: null };
       this.#partitions.set(tpKey(topic, partition), state);
       this.#last = state;
@@ -140,15 +143,23 @@ export class OffsetTracker {
     this.#last = null;
   }
 
+  /**
+   * Drops a partition another owner took over (fenced) and refuses its records until `assigned` names it again: a
+   * batch fetched before the rebalance must not start tracking it afresh, or a commit could pass over what was dropped.
+   */
+  lose(topic: string, partition: number): void {
+    this.forget(topic, partition);
+    this.#lost.add(tpKey(topic, partition));
+  }
+
+  /** A (re)join assigned these partitions: lost ones among them may be taken in again. */
+  assigned(partitions: readonly { topic: string; partition: number }[]): void {
+    for (const p of partitions) this.#lost.delete(tpKey(p.topic, p.partition));
+  }
+
   /** Whether the partition is tracked (assigned and not forgotten). */
   has(topic: string, partition: number): boolean {
     return this.#get(topic, partition) !== undefined;
-  }
-
-  /** The next offset to commit for a partition, or null before anything is done. */
-  committable(topic: string, partition: number): string | null {
-    const s = this.#get(topic, partition);
-    return s?.committable == null ? null : s.committable.toString();
   }
 
   /** Offsets taken in but without an acknowledged outcome, per partition. */

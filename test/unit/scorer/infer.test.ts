@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { scoreRows, type InferOptions, type RowResult } from '../../../src/pipeline/infer.js';
+import { scoreRows, type InferOptions, type RowResult } from '../../../src/scorer/infer.js';
 import { parseSignature, unscaleOutput } from '../../../src/model/signature.js';
 import { ErrorCodes, RecordError, StreamserveError, type ErrorCode } from '../../../src/errors.js';
 import { StubModel } from '../support.js';

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchPolicy } from '../../../src/pipeline/batcher.js';
+import { BatchPolicy } from '../../../src/scorer/batcher.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1000) {

@@ -8,7 +8,8 @@ export const Header = {
   sourceOffset: 'streamserve.source.offset',
   modelName: 'streamserve.model.name',
   modelVersion: 'streamserve.model.version',
-  backend: 'streamserve.backend',
+  /** What scored the prediction (ModelRuntime.runtime, e.g. `tfjs-wasm`). */
+  runtime: 'streamserve.runtime',
   /** Set on outputs of `replay`, with the replay's id, so re-scored history can be told from live output. */
   replay: 'streamserve.replay',
   errorStage: 'streamserve.error.stage',

@@ -1,3 +1,5 @@
+import type { KafkaMessage } from 'kafkajs';
+
 /** Header values as kafkajs hands them to us and takes them back. */
 export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
 export type Headers = Record<string, HeaderValue>;
@@ -25,4 +27,9 @@ export interface OutboundMessage {
 /** Topic-partition key used in maps: `topic:partition`. */
 export function tpKey(topic: string, partition: number): string {
   return `${topic}:${partition}`;
+}
+
+/** One fetched kafkajs message as an input record. */
+export function toInputRecord(topic: string, partition: number, m: KafkaMessage): InputRecord {
+  return { topic, partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers: m.headers ?? {}, timestamp: m.timestamp };
 }

@@ -1,7 +1,11 @@
+import type { Logger } from 'pino';
 import type { Signature } from '../model/signature.js';
-import type { RecordError } from '../errors.js';
+import type { PredictionEncoder } from '../codec/predictionEncoder.js';
+import type { Observer } from '../observer.js';
+import type { Outcome } from '../scorer/outcome.js';
+import { ErrorCodes, RecordError, messageOf } from '../errors.js';
 import { Header } from './headers.js';
-import type { Headers, InputRecord, OutboundMessage } from './record.js';
+import type { Headers, InputRecord, OutboundMessage } from './records.js';
 import { fitsAlone } from './size.js';
 
 /** Where outcomes go and what they are stamped with; fixed for the life of a pipeline. */
@@ -9,7 +13,8 @@ export interface OutcomeTarget {
   outputTopic: string;
   deadLetterTopic: string;
   signature: Signature;
-  backend: string;
+  /** ModelRuntime.runtime: stamped on every prediction. */
+  runtime: string;
   /** Extra headers on every outcome (e.g. the replay marker). */
   extraHeaders?: Record<string, string>;
   /**
@@ -31,7 +36,7 @@ function lineage(target: OutcomeTarget, record: InputRecord): Record<string, str
     [Header.sourcePartition]: String(record.partition),
     [Header.sourceOffset]: record.offset,
     [Header.modelVersion]: target.signature.version,
-    [Header.backend]: target.backend,
+    [Header.runtime]: target.runtime,
     ...target.extraHeaders,
   };
 }
@@ -79,4 +84,48 @@ export function deadLetterMessage(target: OutcomeTarget, record: InputRecord, er
   const withoutHeaders = { ...withoutValue, headers: { ...ours, [Header.errorDropped]: 'value,headers' } };
   if (fitsAlone(withoutHeaders, limit)) return withoutHeaders;
   return { ...withoutHeaders, key: null, headers: { ...ours, [Header.errorDropped]: 'value,headers,key' } };
+}
+
+/**
+ * One Kafka message per outcome, in order: a prediction encoded with the output's encoder (with lineage headers), or
+ * a dead letter. A prediction that cannot be encoded or would not fit its topic becomes the input's dead letter.
+ * Counts predictions and dead letters on `observer`.
+ */
+export function outcomeMessages(
+  target: OutcomeTarget,
+  encoder: PredictionEncoder,
+  records: readonly InputRecord[],
+  outcomes: readonly Outcome[],
+  context: { now: number; observer: Observer; logger: Logger },
+): OutboundMessage[] {
+  const { observer, logger, now } = context;
+  const messages: OutboundMessage[] = new Array(records.length);
+  let predictions = 0;
+  const deadLetter = (record: InputRecord, error: RecordError): OutboundMessage => {
+    observer.deadLetter(error.stage, error.code);
+    logger.debug({ topic: record.topic, partition: record.partition, offset: record.offset, stage: error.stage, code: error.code }, 'dead letter');
+    return deadLetterMessage(target, record, error);
+  };
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const outcome = outcomes[i]!;
+    if (outcome instanceof RecordError) {
+      messages[i] = deadLetter(record, outcome);
+      continue;
+    }
+    try {
+      const value = encoder.encode({ id: outcome.id, eventTime: outcome.eventTime, scoredAt: now, outputs: outcome.outputs });
+      const message = predictionMessage(target, record, value);
+      if (!predictionFits(target, message)) {
+        const limit = target.maxMessageBytes!.output;
+        throw new RecordError('encode', ErrorCodes.OUTCOME_TOO_LARGE, `the prediction (${value.length} bytes) would exceed ${target.outputTopic}'s max.message.bytes (${limit})`);
+      }
+      messages[i] = message;
+      predictions++;
+    } catch (err) {
+      messages[i] = deadLetter(record, err instanceof RecordError ? err : new RecordError('encode', ErrorCodes.ENCODE_FAILED, messageOf(err)));
+    }
+  }
+  if (predictions > 0) observer.prediction(predictions);
+  return messages;
 }

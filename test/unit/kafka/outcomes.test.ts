@@ -1,10 +1,10 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Signature } from '../../../src/model/signature.js';
-import { deadLetterMessage, predictionFits, predictionMessage, type OutcomeTarget } from '../../../src/pipeline/outcome.js';
-import { Header } from '../../../src/pipeline/headers.js';
-import type { InputRecord } from '../../../src/pipeline/record.js';
-import { RECORD_BATCH_OVERHEAD, fitsAlone, messageBytes } from '../../../src/pipeline/size.js';
+import { deadLetterMessage, predictionFits, predictionMessage, type OutcomeTarget } from '../../../src/kafka/outcomes.js';
+import { Header } from '../../../src/kafka/headers.js';
+import type { InputRecord } from '../../../src/kafka/records.js';
+import { RECORD_BATCH_OVERHEAD, fitsAlone, messageBytes } from '../../../src/kafka/size.js';
 import { ErrorCodes, RecordError } from '../../../src/errors.js';
 import { boreholeSignature } from '../support.js';
 
@@ -28,7 +28,7 @@ function input(valueBytes: number, keyBytes = 8, headerBytes = 0): InputRecord {
 }
 
 function target(limits?: { output: number; deadLetter: number }): OutcomeTarget {
-  return { outputTopic: 'predictions', deadLetterTopic: 'dead-letters', signature, backend: 'wasm', ...(limits ? { maxMessageBytes: limits } : {}) };
+  return { outputTopic: 'predictions', deadLetterTopic: 'dead-letters', signature, runtime: 'tfjs-wasm', ...(limits ? { maxMessageBytes: limits } : {}) };
 }
 
 describe('outcomes and the topics’ max.message.bytes', () => {

@@ -1,4 +1,4 @@
-import type { OutboundMessage } from './record.js';
+import type { OutboundMessage } from './records.js';
 
 /** Bytes of a record batch around its records (v2 format header), which the broker's limit counts too. */
 export const RECORD_BATCH_OVERHEAD = 61;

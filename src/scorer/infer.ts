@@ -1,4 +1,4 @@
-import type { Model } from '../model/model.js';
+import type { ModelRuntime } from '../model/model.js';
 import { unscaleOutput } from '../model/signature.js';
 import { ErrorCodes, RecordError, isStreamserveError, messageOf } from '../errors.js';
 
@@ -20,14 +20,14 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * are found; only those become `infer` errors and every other row is scored. Outputs that are not finite
  * are per-row errors too (BAD_MODEL_OUTPUT).
  */
-export async function scoreRows(model: Model, rows: readonly Float32Array[], options: InferOptions): Promise<RowResult[]> {
+export async function scoreRows(model: ModelRuntime, rows: readonly Float32Array[], options: InferOptions): Promise<RowResult[]> {
   const results: RowResult[] = new Array(rows.length);
   await scoreRange(model, rows, 0, rows.length, results, options);
   return results;
 }
 
 async function scoreRange(
-  model: Model,
+  model: ModelRuntime,
   rows: readonly Float32Array[],
   from: number,
   to: number,

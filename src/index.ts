@@ -1,0 +1,42 @@
+/**
+ * streamserve's programmatic entry: what the benchmark, embedding programs and tools outside src/ may use. Anything
+ * not exported here is internal and may change without notice. The CLI (src/cli/main.ts) is the other entry.
+ */
+
+// Composition and configuration
+export { App, type AppOptions, type AppStatus } from './app.js';
+export { loadConfig } from './config/load.js';
+export { settings, type Config } from './config/settings.js';
+export { createLogger } from './logger.js';
+export { ErrorCodes, RecordError, StreamserveError, messageOf, type ErrorCode } from './errors.js';
+export { shippedNodeFlags } from './cli/nodeFlags.js';
+
+// Wire formats
+export { loadAvroSchema, type AvroType } from './codec/schema.js';
+export { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
+export { avroPredictionEncoder, type PredictionEncoder } from './codec/predictionEncoder.js';
+
+// The scorer and the models it runs
+export { Scorer, type ScoreBatch } from './scorer/scorer.js';
+export { featurize } from './scorer/featurize.js';
+export type { InputFields, Outcome, Prediction } from './scorer/outcome.js';
+export type { ModelRuntime, RuntimeLoadOptions, RuntimeLoader } from './model/model.js';
+export type { BackendName } from './model/backendNames.js';
+export { loadRuntime } from './model/runtimes.js';
+export { loadModel } from './model/tfjsModel.js';
+export { loadWorkerModel } from './model/workerModel.js';
+export { availableBackends } from './model/backend.js';
+export { loadSignature, unscaleOutput, type Signature } from './model/signature.js';
+export { sampleBoreholeInputs } from './model/borehole.js';
+
+// Kafka
+export { createKafka, type KafkaClient } from './kafka/client.js';
+export { KafkaInput } from './kafka/input.js';
+export type { BatchHandler, InputConsumer } from './kafka/consumer.js';
+export { AtLeastOnceOutput } from './kafka/atLeastOnce.js';
+export { KafkaSink } from './kafka/sink.js';
+export { Header } from './kafka/headers.js';
+export { predictionMessage, type OutcomeTarget } from './kafka/outcomes.js';
+export { toInputRecord, type InputRecord, type OutboundMessage } from './kafka/records.js';
+export { readTopic } from './kafka/topicReader.js';
+export { startLocalBroker, type LocalBroker } from './kafka/localBroker.js';

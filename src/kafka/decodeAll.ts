@@ -1,0 +1,33 @@
+import type { InputDecoder } from '../codec/inputDecoder.js';
+import type { InputFields } from '../scorer/outcome.js';
+import { ErrorCodes, RecordError, messageOf } from '../errors.js';
+import type { InputRecord } from './records.js';
+
+/**
+ * Each record's fields, or the RecordError it failed with (its dead letter). Synchronous unless the decoder needs
+ * I/O. A decoder that rejects with anything but a RecordError (a dependency is down) rejects the whole call: the
+ * records are not poison, and their batch is fetched again.
+ */
+export function decodeAll(decoder: InputDecoder, records: readonly InputRecord[]): (InputFields | RecordError)[] | Promise<(InputFields | RecordError)[]> {
+  const out = new Array<InputFields | RecordError>(records.length);
+  let pending: Promise<void>[] | null = null;
+  for (let i = 0; i < records.length; i++) {
+    try {
+      const decoded = decoder.decode(records[i]!.value);
+      if (decoded instanceof Promise) {
+        (pending ??= []).push(
+          decoded.then(
+            (fields) => void (out[i] = fields),
+            (err: unknown) => {
+              if (!(err instanceof RecordError)) throw err;
+              out[i] = err;
+            },
+          ),
+        );
+      } else out[i] = decoded;
+    } catch (err) {
+      out[i] = err instanceof RecordError ? err : new RecordError('decode', ErrorCodes.UNDECODABLE_VALUE, `cannot read record: ${messageOf(err)}`, { cause: err });
+    }
+  }
+  return pending ? Promise.all(pending).then(() => out) : out;
+}

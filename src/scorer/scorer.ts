@@ -1,0 +1,204 @@
+import type { Logger } from 'pino';
+import type { ModelRuntime } from '../model/model.js';
+import { ErrorCodes, RecordError, messageOf } from '../errors.js';
+import { noopObserver, type Observer } from '../observer.js';
+import { BatchPolicy } from './batcher.js';
+import { featurize, type Features } from './featurize.js';
+import { scoreRows } from './infer.js';
+import type { InputFields, Outcome } from './outcome.js';
+
+/**
+ * Inputs handed to the scorer together, with the function that takes their outcomes. An input submits one per
+ * unit it acknowledges (a fetched batch of one partition, an HTTP request).
+ */
+export interface ScoreBatch {
+  /** Each input's fields, or the error it already failed with (a decode failure), kept in place so outcomes line up. */
+  inputs: readonly (InputFields | RecordError)[];
+  /** An interactive caller is waiting: these rows go into the next model call ahead of any backlog. */
+  urgent?: boolean;
+  /**
+   * Called once, when every input has its outcome: `outcomes[i]` is the outcome of `inputs[i]`. Batches submitted
+   * with the same urgency are answered in submission order (an empty batch is answered at once). Must not throw.
+   */
+  done(outcomes: Outcome[]): void;
+}
+
+export interface ScorerOptions {
+  model: ModelRuntime;
+  maxBatchSize: number;
+  maxBatchDelayMs: number;
+  logger: Logger;
+  observer?: Observer;
+  /** Attempts for a model call whose failure is marked retryable, before the batch is split. */
+  inferRetries?: number;
+  inferRetryBackoffMs?: number;
+  now?: () => number;
+}
+
+interface Pending {
+  batch: ScoreBatch;
+  outcomes: Outcome[];
+  remaining: number;
+}
+
+interface Entry {
+  owner: Pending;
+  index: number;
+  features: Features | null;
+  error: RecordError | null;
+}
+
+/**
+ * The part every input shares: validate and featurize → batch → model → one outcome per input. It knows no Kafka,
+ * HTTP or Avro: inputs decode their own wire format and write their own outcomes.
+ *
+ * Inputs are featurized as they arrive; valid and failed ones queue together in one batcher, so outcomes come back
+ * in submission order. One model call runs at a time; while it runs the next batch accumulates (a backlog fills
+ * whole batches), and when it ends whatever is queued is flushed (a quiet stream pays no linger). A model failure
+ * is isolated by bisection (infer.ts): only the rows that fail become `infer` errors.
+ */
+export class Scorer {
+  readonly #o: ScorerOptions;
+  readonly #observer: Observer;
+  readonly #batcher: BatchPolicy<Entry>;
+  readonly #log: Logger;
+  #current: Promise<void> | null = null;
+  #idleScheduled = false;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: ScorerOptions) {
+    this.#o = options;
+    this.#observer = options.observer ?? noopObserver;
+    this.#log = options.logger;
+    this.#batcher = new BatchPolicy<Entry>({
+      maxBatchSize: options.maxBatchSize,
+      maxBatchDelayMs: options.maxBatchDelayMs,
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  get model(): ModelRuntime {
+    return this.#o.model;
+  }
+
+  /** Inputs queued for a model call (not counting the call running now). */
+  get queued(): number {
+    return this.#batcher.size;
+  }
+
+  /** Queues a batch's inputs for scoring. Never throws for a bad input: it becomes that input's outcome. */
+  submit(batch: ScoreBatch): void {
+    const { inputs } = batch;
+    const owner: Pending = { batch, outcomes: new Array<Outcome>(inputs.length), remaining: inputs.length };
+    if (inputs.length === 0) {
+      this.#answer(owner);
+      return;
+    }
+    const signature = this.#o.model.signature;
+    const urgent = batch.urgent === true;
+    for (let index = 0; index < inputs.length; index++) {
+      const input = inputs[index]!;
+      let entry: Entry;
+      if (input instanceof RecordError) entry = { owner, index, features: null, error: input };
+      else {
+        try {
+          entry = { owner, index, features: featurize(signature, input), error: null };
+        } catch (err) {
+          const error = err instanceof RecordError ? err : new RecordError('validate', ErrorCodes.MISSING_FIELD, messageOf(err));
+          entry = { owner, index, features: null, error };
+        }
+      }
+      this.#batcher.add(entry, urgent);
+    }
+    this.#schedule();
+  }
+
+  /** Flushes everything queued and resolves when every submitted batch has been answered. */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.#current) {
+        await this.#current;
+        continue;
+      }
+      if (this.#batcher.size === 0) return;
+      this.#start();
+    }
+  }
+
+  /** Stops the flush timer (shutdown); a running model call still answers. */
+  close(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #schedule(): void {
+    if (this.#current) return; // the end of the running call flushes what queued meanwhile
+    if (this.#batcher.shouldFlush()) {
+      this.#start();
+      return;
+    }
+    if (!this.#idleScheduled) {
+      // No more input immediately available once the event loop turns: flush then, without lingering.
+      this.#idleScheduled = true;
+      setImmediate(() => {
+        this.#idleScheduled = false;
+        if (!this.#current && this.#batcher.size > 0) this.#start();
+      });
+    }
+    const wait = this.#batcher.msUntilDeadline();
+    if (wait !== null && !this.#timer) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        if (!this.#current && this.#batcher.size > 0) this.#start();
+      }, wait);
+    }
+  }
+
+  #start(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const entries = this.#batcher.take();
+    this.#current = this.#score(entries).finally(() => {
+      this.#current = null;
+      if (this.#batcher.size > 0) this.#schedule();
+    });
+  }
+
+  /** Scores one batch's valid rows and answers every batch whose last input it held. Never rejects. */
+  async #score(entries: Entry[]): Promise<void> {
+    const valid: Entry[] = [];
+    for (const e of entries) if (e.features !== null) valid.push(e);
+    const results =
+      valid.length === 0
+        ? []
+        : await scoreRows(
+            this.#o.model,
+            valid.map((e) => e.features!.row),
+            {
+              retries: this.#o.inferRetries ?? 2,
+              retryBackoffMs: this.#o.inferRetryBackoffMs ?? 50,
+              onModelCall: (rows, seconds) => this.#observer.batch(rows, seconds),
+            },
+          ).catch((err: unknown) => valid.map(() => new RecordError('infer', ErrorCodes.INFERENCE_FAILED, messageOf(err))));
+    let v = 0;
+    for (const e of entries) {
+      let outcome: Outcome;
+      if (e.features === null) outcome = e.error!;
+      else {
+        const result = results[v++]!;
+        outcome = result instanceof RecordError ? result : { id: e.features.id, eventTime: e.features.eventTime, outputs: result };
+      }
+      const owner = e.owner;
+      owner.outcomes[e.index] = outcome;
+      if (--owner.remaining === 0) this.#answer(owner);
+    }
+  }
+
+  #answer(owner: Pending): void {
+    try {
+      owner.batch.done(owner.outcomes);
+    } catch (err) {
+      this.#log.error({ err }, 'an input failed to take its outcomes');
+    }
+  }
+}
