@@ -95,7 +95,7 @@ export interface OutputTiming {
  */
 export async function readOutputTimes(kafka: Kafka, outputType: AvroType, inputTopic: string, outputTopic: string, expected: number): Promise<OutputTiming[]> {
   const appended = new Map<string, number>();
-  await readTopic(kafka, inputTopic, { max: expected, idleMs: 10_000, onMessage: (m, partition) => appended.set(`${partition}:${m.offset}`, Number(m.timestamp)) });
+  await readTopic(kafka, inputTopic, { max: expected, idleMs: 10_000, onMessage: (m) => appended.set(`${m.partition}:${m.offset}`, Number(m.timestamp)) });
   const times: OutputTiming[] = [];
   await readTopic(kafka, outputTopic, {
     max: expected,

@@ -73,3 +73,8 @@ export function isStreamserveError(err: unknown): err is StreamserveError {
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A bad command-line argument or setting combination (exit code 2), named in `message`. */
+export function invalidArguments(message: string): StreamserveError {
+  return new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid arguments: ${message}`);
+}

@@ -3,11 +3,11 @@ import { createKafka } from '../kafka/client.js';
 import { readTopic } from '../kafka/topicReader.js';
 import { requireSettings } from '../config/load.js';
 import { commandContext, intFlag } from './context.js';
-import type { KafkaMessage } from 'kafkajs';
+import type { InputRecord } from '../kafka/records.js';
 
-function headerStrings(m: KafkaMessage): Record<string, string> {
+function headerStrings(m: InputRecord): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v.toString();
+  for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v.toString();
   return out;
 }
 
@@ -30,8 +30,8 @@ export async function consumeCommand(argv: string[]): Promise<number> {
   await readTopic(createKafka({ ...config, brokers: config.brokers! }, logger), topic, {
     ...(max === undefined ? {} : { max }),
     idleMs: intFlag(flags, 'idle-ms', 3000, 100),
-    onMessage: (m, partition) => {
-      const base = { partition, offset: m.offset, key: m.key?.toString() ?? null, timestamp: Number(m.timestamp), headers: headerStrings(m) };
+    onMessage: (m) => {
+      const base = { partition: m.partition, offset: m.offset, key: m.key?.toString() ?? null, timestamp: Number(m.timestamp), headers: headerStrings(m) };
       const line = deadLetters
         ? { ...base, value_base64: m.value?.toString('base64') ?? null }
         : { ...base, value: m.value ? type.fromBuffer(m.value) : null };

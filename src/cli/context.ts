@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { settings, settingNames, type Config } from '../config/settings.js';
 import { createLogger, type Logger } from '../logger.js';
-import { ErrorCodes, StreamserveError } from '../errors.js';
+import { invalidArguments } from '../errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -29,7 +29,7 @@ export function commandContext(argv: string[], options: Options = {}, env: NodeJ
   try {
     parsed = parseArgs({ args: argv, options: { ...settingFlags, ...options }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid arguments: ${(err as Error).message}`);
+    throw invalidArguments((err as Error).message);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const settingValues: Record<string, string | boolean | undefined> = {};
@@ -48,7 +48,7 @@ export function intFlag(flags: CommandContext['flags'], name: string, fallback: 
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) {
-    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid arguments: --${name} must be an integer >= ${min} (got ${String(raw)})`);
+    throw invalidArguments(`--${name} must be an integer >= ${min} (got ${String(raw)})`);
   }
   return n;
 }

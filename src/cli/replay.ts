@@ -1,7 +1,8 @@
 import { ReplayJob, type ReplayArgs } from '../replay/job.js';
 import { parseOffsets, parseTimestamp, type ReplayEnd, type ReplayStart } from '../replay/plan.js';
 import { formatPlan, formatSummary, type Targets } from '../replay/report.js';
-import { ErrorCodes, StreamserveError } from '../errors.js';
+import { invalidArguments } from '../errors.js';
+import { onStopSignals } from './signals.js';
 import { commandContext, type CommandContext } from './context.js';
 
 /**
@@ -35,18 +36,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let signals = 0;
-  const onSignal = (signal: string) => {
-    if (++signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting without draining (run the same command again to resume)');
-      logger.flush();
-      process.exit(130);
-    }
-    logger.info({ signal }, 'interrupted: finishing what is in flight');
-    job.interrupt();
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  onStopSignals(
+    logger,
+    (signal) => {
+      logger.info({ signal }, 'interrupted: finishing what is in flight');
+      job.interrupt();
+    },
+    'run the same command again to resume',
+  );
 
   const result = await job.run(prepared);
   out(formatSummary(result, targets));
@@ -57,10 +54,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
 function replayArgs(flags: CommandContext['flags']): ReplayArgs {
   const str = (name: string) => flags[name] as string | undefined;
   const toTopic = str('to-topic');
-  if (toTopic === undefined || toTopic === '') throw invalid('--to-topic is required: the topic the re-scored outcomes are written to');
+  if (toTopic === undefined || toTopic === '') throw invalidArguments('--to-topic is required: the topic the re-scored outcomes are written to');
   const starts = ['from-beginning', 'from-timestamp', 'from-offsets'].filter((f) => flags[f] !== undefined && flags[f] !== false);
   if (starts.length !== 1) {
-    throw invalid(`give exactly one of --from-beginning, --from-timestamp <ISO-8601>, --from-offsets <p:o,...>${starts.length ? ` (got ${starts.map((s) => `--${s}`).join(', ')})` : ''}`);
+    throw invalidArguments(`give exactly one of --from-beginning, --from-timestamp <ISO-8601>, --from-offsets <p:o,...>${starts.length ? ` (got ${starts.map((s) => `--${s}`).join(', ')})` : ''}`);
   }
   const start: ReplayStart =
     starts[0] === 'from-beginning'
@@ -71,8 +68,7 @@ function replayArgs(flags: CommandContext['flags']): ReplayArgs {
   const until = str('until-timestamp');
   const end: ReplayEnd = until === undefined ? { until: 'end' } : { until: 'timestamp', ms: parseTimestamp('until-timestamp', until) };
   const group = str('replay-group');
-  if (group === '') throw invalid('--replay-group must not be empty');
+  if (group === '') throw invalidArguments('--replay-group must not be empty');
   return { toTopic, range: { start, end }, ...(group === undefined ? {} : { group }) };
 }
 
-const invalid = (message: string) => new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid arguments: ${message}`);

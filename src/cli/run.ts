@@ -2,6 +2,7 @@ import { App } from '../app.js';
 import { requireSettings } from '../config/load.js';
 import { ErrorCodes, isStreamserveError } from '../errors.js';
 import { commandContext } from './context.js';
+import { onStopSignals } from './signals.js';
 
 /** `streamserve run`: serve until SIGTERM/SIGINT, then stop gracefully. A second signal exits at once. */
 export async function runCommand(argv: string[]): Promise<number> {
@@ -11,19 +12,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
   const app = new App({ config, logger, onFatal: (err) => fatal!(err) });
 
-  let signals = 0;
-  const stopOn = new Promise<string>((resolve) => {
-    const onSignal = (signal: string) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting without draining');
-        process.exit(130);
-      }
-      resolve(signal);
-    };
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    process.on('SIGINT', () => onSignal('SIGINT'));
-  });
+  const stopOn = new Promise<string>((resolve) => onStopSignals(logger, resolve));
 
   try {
     await Promise.race([app.start(), failed.then((err) => Promise.reject(err))]);

@@ -1,6 +1,6 @@
 import { BackendNames, type BackendName } from '../model/backendNames.js';
 import { trainBorehole, TRAIN_DEFAULTS } from '../model/train.js';
-import { ErrorCodes, StreamserveError } from '../errors.js';
+import { invalidArguments } from '../errors.js';
 import { commandContext, intFlag } from './context.js';
 
 /** `streamserve train`: trains the example borehole model deterministically and writes it to --out. */
@@ -15,7 +15,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   const backend = (flags['train-backend'] as string | undefined) ?? TRAIN_DEFAULTS.backend;
   if (!BackendNames.includes(backend as BackendName)) {
-    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid arguments: --train-backend must be one of ${BackendNames.join(', ')}`);
+    throw invalidArguments(`--train-backend must be one of ${BackendNames.join(', ')}`);
   }
   const report = await trainBorehole({
     outDir: (flags.out as string | undefined) ?? 'weights/borehole',

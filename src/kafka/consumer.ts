@@ -67,6 +67,9 @@ export interface GroupConsumerOptions {
   onFatal: (err: Error) => void;
 }
 
+/** The consumer's settings, as the configuration gives them. */
+export type ConsumerSettings = Omit<GroupConsumerOptions, 'kafka' | 'logger' | 'onAssigned' | 'onFatal'>;
+
 /** What the Kafka input needs of its consumer; GroupConsumer below, or a stub that hands in batches itself. */
 export interface InputConsumer {
   readonly joined: boolean;

@@ -1,8 +1,16 @@
 import type { Admin, Kafka } from 'kafkajs';
 
+/** One partition's committed offset and the metadata committed with it. */
+export interface CommittedEntry {
+  partition: number;
+  offset: string;
+  metadata: string | null;
+}
+
 /**
- * Reads a group's committed offsets and a topic's end offsets through one admin client, connected on first use and
- * reconnected after a failure. For lag on /status and for exactly-once claims (the offset an earlier owner left).
+ * Reads a group's committed offsets and a topic's offsets through one admin client, connected on first use and
+ * reconnected after a failure. For lag on /status, exactly-once claims (the offset an earlier owner left) and
+ * replay plans (stored as commit metadata, src/replay/planStore.ts).
  */
 export class GroupOffsets {
   readonly #kafka: Kafka;
@@ -21,6 +29,24 @@ export class GroupOffsets {
     const out = new Map<number, string>();
     for (const p of offsets?.partitions ?? []) if (p.offset !== '-1') out.set(p.partition, p.offset);
     return out;
+  }
+
+  /** Every partition's committed entry (offset `-1` where the group has none), with its metadata. */
+  async committedEntries(topic: string): Promise<CommittedEntry[]> {
+    const [offsets] = await (await this.#connected()).fetchOffsets({ groupId: this.#groupId, topics: [topic] });
+    return (offsets?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }));
+  }
+
+  /** The low and high offsets of each partition of `topic`. */
+  async range(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
+    const offsets = await (await this.#connected()).fetchTopicOffsets(topic);
+    return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }));
+  }
+
+  /** Per partition, the first offset whose timestamp is at or after `ms` (the broker's time index; -1 past the end). */
+  async atTime(topic: string, ms: number): Promise<Map<number, string>> {
+    const offsets = await (await this.#connected()).fetchTopicOffsetsByTimestamp(topic, ms);
+    return new Map(offsets.map((o) => [o.partition, o.offset]));
   }
 
   /** The end offset (high watermark) of each partition of `topic`. */

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from './client.js';
 import type { Logger } from 'pino';
 import type { InputDecoder } from '../codec/inputDecoder.js';
 import type { PredictionEncoder } from '../codec/predictionEncoder.js';
@@ -8,7 +8,7 @@ import { noopObserver, type Observer } from '../observer.js';
 import type { InputBounds } from './bounds.js';
 import { CommitScheduler } from './commits.js';
 import { decodeAll } from './decodeAll.js';
-import { GroupConsumer, type BatchHandler, type FetchedBatch, type GroupConsumerOptions, type InputConsumer, type TopicPartition } from './consumer.js';
+import { GroupConsumer, type BatchHandler, type FetchedBatch, type ConsumerSettings, type GroupConsumerOptions, type InputConsumer, type TopicPartition } from './consumer.js';
 import { GroupOffsets } from './groupOffsets.js';
 import { LagWatch, type PartitionStatus } from './lag.js';
 import { OffsetTracker } from './offsetTracker.js';
@@ -17,10 +17,8 @@ import type { KafkaOutput, OutputContext } from './output.js';
 import { toInputRecord, tpKey, type InputRecord, type OutboundMessage } from './records.js';
 import { WriteQueue } from './writeQueue.js';
 
-export type ConsumerSettings = Omit<GroupConsumerOptions, 'kafka' | 'logger' | 'onAssigned' | 'onFatal'>;
-
 export interface KafkaInputOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   consumer: ConsumerSettings;
   scorer: Scorer;
   decoder: InputDecoder;
@@ -33,9 +31,8 @@ export interface KafkaInputOptions {
   /** Past this many records taken in and not yet written, fetching pauses (and resumes at half). */
   maxInflightRecords: number;
   bounds?: InputBounds;
-  /** Makes the consumer; a kafkajs GroupConsumer by default (tests and the benchmark hand in batches themselves). */
+  /** Seams for tests and the benchmark (they hand in batches themselves); a GroupConsumer and GroupOffsets by default. */
   createConsumer?: (options: GroupConsumerOptions) => InputConsumer;
-  /** Reads committed and end offsets for lag; through `kafka` by default. */
   offsets?: Pick<GroupOffsets, 'committed' | 'ends' | 'close'>;
   logger: Logger;
   observer?: Observer;
@@ -98,13 +95,7 @@ export class KafkaInput {
     this.#writes = new WriteQueue((records, messages) => this.#write(records, messages), this.#log);
     this.#offsets = options.offsets ?? new GroupOffsets(options.kafka, options.consumer.groupId);
     this.#lag = new LagWatch({ topic: options.consumer.topic, offsets: this.#offsets, tracker: this.#tracker, logger: this.#log });
-    const own: BatchHandler = {
-      batch: (batch) => this.#take(batch),
-      empty: ({ topic, partition }, lastOffset, highWatermark) => {
-        this.#lag.seen(partition, highWatermark);
-        this.#passOver(topic, partition, lastOffset);
-      },
-    };
+    const own: BatchHandler = { batch: (batch) => this.#take(batch), empty: (tp, last, high) => this.#empty(tp, last, high) };
     this.#handler = options.bounds ? options.bounds.batches(own, (p) => this.#stopPartition(p)) : own;
   }
 
@@ -232,6 +223,11 @@ export class KafkaInput {
     for (const r of written) this.#observer.latency(Math.max(0, now - Number(r.timestamp)) / 1000);
     this.#release(records.length);
     if (written.length > 0) this.#commits?.request();
+  }
+
+  #empty({ topic, partition }: TopicPartition, lastOffset: string, highWatermark: string): void {
+    this.#lag.seen(partition, highWatermark);
+    this.#passOver(topic, partition, lastOffset);
   }
 
   /** Offsets up to `offset` need no outcome (control records, aborted transactions, what an earlier owner wrote). */

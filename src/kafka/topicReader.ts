@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { toInputRecord, type InputRecord } from './records.js';
 
 export interface ReadOptions {
   /** Stop after this many messages. */
@@ -7,7 +8,7 @@ export interface ReadOptions {
   /** Stop when nothing new arrived for this long (after the first fetch). */
   idleMs: number;
   readCommitted?: boolean;
-  onMessage: (message: KafkaMessage, partition: number) => void;
+  onMessage: (record: InputRecord) => void;
 }
 
 /**
@@ -28,7 +29,7 @@ export async function readTopic(kafka: Kafka, topic: string, options: ReadOption
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           if (options.max !== undefined && count >= options.max) break;
-          options.onMessage(m, batch.partition);
+          options.onMessage(toInputRecord(batch.topic, batch.partition, m));
           count++;
         }
         lastActivity = Date.now();

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { App, type AppOptions } from '../app.js';
 import type { Config } from '../config/settings.js';
@@ -7,12 +6,13 @@ import { requireSettings } from '../config/load.js';
 import { settings } from '../config/settings.js';
 import type { StatsSnapshot } from '../admin/stats.js';
 import { registerReplayMetrics } from '../admin/metrics.js';
-import { createKafka } from '../kafka/client.js';
-import { missingTopics } from '../kafka/topics.js';
+import { brokerUnavailable, createKafka, type KafkaClient } from '../kafka/client.js';
+import { GroupOffsets } from '../kafka/groupOffsets.js';
+import { requireTopics } from '../kafka/topics.js';
 import { loadSignature } from '../model/signature.js';
 import { Header } from '../kafka/headers.js';
 import { BoundedInput } from './boundedInput.js';
-import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
+import { invalidArguments } from '../errors.js';
 import { defaultReplayGroup, encodePartitionMetadata, replayFingerprint, type ReplayPlan, type ReplayRange } from './plan.js';
 import { awaitStoredPlan, readStoredPlan, resolvePlan, writePlan } from './planStore.js';
 import { ReplayProgress, type ReplayStatus } from './progress.js';
@@ -74,8 +74,9 @@ const BROKER_POLL_MS = 2000;
 export class ReplayJob {
   readonly #o: ReplayJobOptions;
   readonly #log: Logger;
-  readonly #kafka: Kafka;
-  #admin: Admin | null = null;
+  readonly #kafka: KafkaClient;
+  /** The replay group's offsets (and the topic's), once prepare() knows the group. */
+  #offsets: GroupOffsets | null = null;
   #app: App | null = null;
   #interrupted = false;
   #wake: () => void = () => {};
@@ -102,29 +103,20 @@ export class ReplayJob {
     });
     const group = args.group ?? defaultReplayGroup(fingerprint);
     if (group === config.groupId) {
-      throw invalid(`--replay-group must differ from the live consumer group (GROUP_ID / --group = ${group})`);
+      throw invalidArguments(`--replay-group must differ from the live consumer group (GROUP_ID / --group = ${group})`);
     }
 
-    const admin = await this.#connectAdmin();
-    let missing: string[];
-    try {
-      missing = await missingTopics(this.#kafka, [config.inputTopic, args.toTopic, config.dlqTopic]);
-    } catch (cause) {
-      throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot reach ${config.brokers!.join(',')}: ${messageOf(cause)}`, { cause });
-    }
-    if (missing.length > 0) {
-      throw new StreamserveError(ErrorCodes.TOPIC_NOT_FOUND, `topic(s) ${missing.join(', ')} do not exist; create the target with \`streamserve topics --output-topic ${args.toTopic}\``);
-    }
-
+    await requireTopics(this.#kafka, config.brokers!, [config.inputTopic, args.toTopic, config.dlqTopic], `create the target with \`streamserve topics --output-topic ${args.toTopic}\``);
+    const offsets = await this.#connectOffsets(group);
     const who = { id: group, fingerprint };
-    const stored = await readStoredPlan(admin, group, config.inputTopic, who);
+    const stored = await readStoredPlan(offsets, config.inputTopic, who);
     if (stored.kind === 'foreign') {
-      throw invalid(`consumer group ${group} cannot be resumed as this replay: ${stored.reason}; choose another --replay-group`);
+      throw invalidArguments(`consumer group ${group} cannot be resumed as this replay: ${stored.reason}; choose another --replay-group`);
     }
     if (stored.kind === 'plan') {
       return { group, fingerprint, plan: stored.plan, committed: stored.committed, stored: true, warnings: [], model };
     }
-    const { plan, warnings } = await resolvePlan(admin, who, config.inputTopic, args.range);
+    const { plan, warnings } = await resolvePlan(offsets, who, config.inputTopic, args.range);
     return { group, fingerprint, plan, committed: new Map(), stored: false, warnings, model };
   }
 
@@ -142,18 +134,18 @@ export class ReplayJob {
         for (const w of prepared.warnings) this.#log.warn(w);
         await writePlan(this.#kafka, prepared.group, `${txPrefix}-plan`, plan);
         // Read back: if another process stored a plan for the same replay at the same moment, both use the one kept.
-        ({ plan, committed } = await awaitStoredPlan(await this.#connectAdmin(), prepared.group, plan));
+        ({ plan, committed } = await awaitStoredPlan(await this.#connectOffsets(prepared.group), prepared.group, plan));
         this.#log.info({ group: prepared.group, createdAt: plan.createdAt }, 'replay plan stored');
       }
       prepared = { ...prepared, plan, committed, stored: true };
     } catch (err) {
-      await this.#closeAdmin();
+      await this.#closeOffsets();
       throw err;
     }
 
     const progress = new ReplayProgress({ plan, committed });
     if (progress.complete || this.#interrupted) {
-      await this.#closeAdmin();
+      await this.#closeOffsets();
       const outcome = progress.complete ? 'complete' : 'interrupted';
       return { outcome, prepared, status: progress.snapshot(), counts: null, startupMs: Date.now() - started, runMs: 0 };
     }
@@ -201,7 +193,7 @@ export class ReplayJob {
       await app.start();
     } catch (err) {
       await app.stop();
-      await this.#closeAdmin();
+      await this.#closeOffsets();
       throw err;
     }
     const running = Date.now();
@@ -227,7 +219,7 @@ export class ReplayJob {
     if (progress.complete) this.#log.info({ id: plan.id }, 'replay range done; stopping');
     const code = await app.stop();
     await this.#pollCommitted(prepared.group, progress);
-    await this.#closeAdmin();
+    await this.#closeOffsets();
     display.stop(progress.snapshot());
     const outcome = progress.complete ? 'complete' : fatal !== null || code !== 0 ? 'failed' : 'interrupted';
     return {
@@ -254,48 +246,48 @@ export class ReplayJob {
 
   /** Releases the broker connection prepare() opened, when run() is not called (dry run). */
   close(): Promise<void> {
-    return this.#closeAdmin();
+    return this.#closeOffsets();
   }
 
   async #pollCommitted(group: string, progress: ReplayProgress): Promise<void> {
     try {
-      const admin = await this.#connectAdmin();
-      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [this.#o.config.inputTopic] });
-      for (const p of offsets?.partitions ?? []) if (p.offset !== '-1') progress.observe(p.partition, p.offset);
+      const offsets = await this.#connectOffsets(group);
+      for (const [partition, offset] of await offsets.committed(this.#o.config.inputTopic)) progress.observe(partition, offset);
     } catch (err) {
       this.#log.debug({ err }, 'cannot read the replay group offsets');
     }
   }
 
-  async #connectAdmin(): Promise<Admin> {
-    if (this.#admin) return this.#admin;
-    const admin = this.#kafka.admin();
+  /** The group's offsets reader, checked to reach the cluster (BROKER_UNAVAILABLE naming the brokers if not). */
+  async #connectOffsets(group: string): Promise<GroupOffsets> {
+    if (this.#offsets) return this.#offsets;
+    const offsets = new GroupOffsets(this.#kafka, group);
     try {
-      await admin.connect();
+      await offsets.committed(this.#o.config.inputTopic);
     } catch (cause) {
-      throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot reach ${this.#o.config.brokers!.join(',')}: ${messageOf(cause)}`, { cause });
+      await offsets.close().catch(() => {});
+      throw brokerUnavailable(`cannot reach ${this.#o.config.brokers!.join(',')}`, cause);
     }
-    this.#admin = admin;
-    return admin;
+    this.#offsets = offsets;
+    return offsets;
   }
 
-  async #closeAdmin(): Promise<void> {
-    const admin = this.#admin;
-    this.#admin = null;
-    await admin?.disconnect().catch(() => {});
+  async #closeOffsets(): Promise<void> {
+    const offsets = this.#offsets;
+    this.#offsets = null;
+    await offsets?.close().catch(() => {});
   }
 }
 
-const invalid = (message: string) => new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid arguments: ${message}`);
 
 /** The target is never the input (a replay would feed itself) nor the dead-letter topic. */
 function checkTargets(config: Config, args: ReplayArgs): void {
   const name = settings.outputTopic.schema.safeParse(args.toTopic);
-  if (!name.success) throw invalid(`--to-topic: ${name.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(args.toTopic)})`);
+  if (!name.success) throw invalidArguments(`--to-topic: ${name.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(args.toTopic)})`);
   if (args.toTopic === config.inputTopic) {
-    throw invalid(`--to-topic must differ from the input topic (INPUT_TOPIC / --input-topic = ${config.inputTopic}): a replay never writes to the topic it reads`);
+    throw invalidArguments(`--to-topic must differ from the input topic (INPUT_TOPIC / --input-topic = ${config.inputTopic}): a replay never writes to the topic it reads`);
   }
   if (args.toTopic === config.dlqTopic) {
-    throw invalid(`--to-topic must differ from the dead-letter topic (DLQ_TOPIC / --dlq-topic = ${config.dlqTopic})`);
+    throw invalidArguments(`--to-topic must differ from the dead-letter topic (DLQ_TOPIC / --dlq-topic = ${config.dlqTopic})`);
   }
 }

@@ -1,5 +1,6 @@
+import type { CommittedEntry } from '../kafka/groupOffsets.js';
 import { createHash } from 'node:crypto';
-import { ErrorCodes, StreamserveError } from '../errors.js';
+import { invalidArguments } from '../errors.js';
 
 /**
  * A replay's range and plan, without I/O. The range is what the operator asked for (flags); the plan is that range
@@ -51,7 +52,6 @@ export interface PartitionOffsets {
   endAtTimestamp?: string;
 }
 
-const invalid = (message: string) => new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid arguments: ${message}`);
 
 // A date (taken as UTC midnight), or a date-time with a zone; a zone-less date-time would silently mean local time.
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
@@ -61,7 +61,7 @@ export function parseTimestamp(flag: string, value: string): number {
   const v = value.trim();
   const ms = ISO_8601.test(v) ? Date.parse(v) : Number.NaN;
   if (!Number.isFinite(ms)) {
-    throw invalid(`--${flag} must be an ISO-8601 date or date-time with a zone, e.g. 2024-05-01T12:00:00Z (got ${JSON.stringify(value)})`);
+    throw invalidArguments(`--${flag} must be an ISO-8601 date or date-time with a zone, e.g. 2024-05-01T12:00:00Z (got ${JSON.stringify(value)})`);
   }
   return ms;
 }
@@ -71,12 +71,12 @@ export function parseOffsets(value: string): Map<number, bigint> {
   const out = new Map<number, bigint>();
   for (const part of value.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     const m = /^(\d+):(\d+)$/.exec(part);
-    if (!m) throw invalid(`--from-offsets takes partition:offset pairs separated by commas, e.g. 0:100,1:250 (got ${JSON.stringify(part)})`);
+    if (!m) throw invalidArguments(`--from-offsets takes partition:offset pairs separated by commas, e.g. 0:100,1:250 (got ${JSON.stringify(part)})`);
     const partition = Number(m[1]);
-    if (out.has(partition)) throw invalid(`--from-offsets names partition ${partition} twice`);
+    if (out.has(partition)) throw invalidArguments(`--from-offsets names partition ${partition} twice`);
     out.set(partition, BigInt(m[2]!));
   }
-  if (out.size === 0) throw invalid('--from-offsets needs at least one partition:offset pair');
+  if (out.size === 0) throw invalidArguments('--from-offsets needs at least one partition:offset pair');
   return out;
 }
 
@@ -158,10 +158,10 @@ export function computePlan(
   const known = new Set(partitions.map((p) => p.partition));
   if (range.start.from === 'offsets') {
     const unknown = [...range.start.offsets.keys()].filter((p) => !known.has(p));
-    if (unknown.length > 0) throw invalid(`--from-offsets names partition(s) ${unknown.join(', ')}, which ${topic} does not have`);
+    if (unknown.length > 0) throw invalidArguments(`--from-offsets names partition(s) ${unknown.join(', ')}, which ${topic} does not have`);
   }
   if (range.start.from === 'timestamp' && range.end.until === 'timestamp' && range.end.ms <= range.start.ms) {
-    throw invalid('--until-timestamp must be later than --from-timestamp');
+    throw invalidArguments('--until-timestamp must be later than --from-timestamp');
   }
   const clamp = (o: bigint, low: bigint, high: bigint) => (o < low ? low : o > high ? high : o);
   const planned = [...partitions]
@@ -233,11 +233,7 @@ export function encodePartitionMetadata(plan: ReplayPlan, partition: PartitionPl
 }
 
 /** A committed offset as the group holds it (offset "-1": none). */
-export interface CommittedEntry {
-  partition: number;
-  offset: string;
-  metadata: string | null;
-}
+export type { CommittedEntry };
 
 export type StoredPlan =
   /** The group has committed nothing: a new replay. */

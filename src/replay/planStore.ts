@@ -1,4 +1,6 @@
-import { Partitioners, type Admin, type Kafka, type PartitionOffset } from 'kafkajs';
+import type { KafkaClient } from '../kafka/client.js';
+import type { GroupOffsets } from '../kafka/groupOffsets.js';
+import { commitOffsetsInTransaction } from '../kafka/offsetCommit.js';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import {
   computePlan,
@@ -26,26 +28,24 @@ import {
  */
 
 /** Reads the group's committed offsets for the topic and decodes the plan they carry. */
-export async function readStoredPlan(admin: Admin, group: string, topic: string, expected: { id: string; fingerprint: string }): Promise<StoredPlan> {
-  const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-  return decodeStoredPlan(topic, offsets?.partitions ?? [], expected);
+export async function readStoredPlan(offsets: GroupOffsets, topic: string, expected: { id: string; fingerprint: string }): Promise<StoredPlan> {
+  return decodeStoredPlan(topic, await offsets.committedEntries(topic), expected);
 }
 
 /** Resolves the range against the topic as it is now (offsets, and timestamps through the broker's time index). */
 export async function resolvePlan(
-  admin: Admin,
+  offsets: GroupOffsets,
   who: { id: string; fingerprint: string },
   topic: string,
   range: ReplayRange,
   now: Date = new Date(),
 ): Promise<PlanResult> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  const byPartition = new Map<number, PartitionOffsets>(offsets.map((o) => [o.partition, { partition: o.partition, low: o.low, high: o.high }]));
+  const byPartition = new Map<number, PartitionOffsets>((await offsets.range(topic)).map((o) => [o.partition, { ...o }]));
   if (range.start.from === 'timestamp') {
-    for (const o of await admin.fetchTopicOffsetsByTimestamp(topic, range.start.ms)) byPartition.get(o.partition)!.startAtTimestamp = o.offset;
+    for (const [partition, offset] of await offsets.atTime(topic, range.start.ms)) byPartition.get(partition)!.startAtTimestamp = offset;
   }
   if (range.end.until === 'timestamp') {
-    for (const o of await admin.fetchTopicOffsetsByTimestamp(topic, range.end.ms)) byPartition.get(o.partition)!.endAtTimestamp = o.offset;
+    for (const [partition, offset] of await offsets.atTime(topic, range.end.ms)) byPartition.get(partition)!.endAtTimestamp = offset;
   }
   return computePlan(who, topic, range, [...byPartition.values()], now);
 }
@@ -54,31 +54,12 @@ export async function resolvePlan(
  * Commits the plan's start offsets, each with its partition's plan as metadata, in one transaction (a group with no
  * members takes offsets only from a transactional producer or a member; kafkajs' admin cannot attach metadata).
  */
-export async function writePlan(kafka: Kafka, group: string, transactionalId: string, plan: ReplayPlan): Promise<void> {
-  const producer = kafka.producer({
-    transactionalId,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+export async function writePlan(kafka: KafkaClient, group: string, transactionalId: string, plan: ReplayPlan): Promise<void> {
+  const partitions = plan.partitions.map((p) => ({ partition: p.partition, offset: p.start, metadata: encodePartitionMetadata(plan, p) }));
   try {
-    await producer.connect();
-    const tx = await producer.transaction();
-    try {
-      // kafkajs passes `metadata` through to TxnOffsetCommit, though its types leave it out.
-      const partitions = plan.partitions.map(
-        (p): PartitionOffset & { metadata: string } => ({ partition: p.partition, offset: p.start, metadata: encodePartitionMetadata(plan, p) }),
-      );
-      await tx.sendOffsets({ consumerGroupId: group, topics: [{ topic: plan.topic, partitions }] });
-      await tx.commit();
-    } catch (err) {
-      if (tx.isActive()) await tx.abort().catch(() => {});
-      throw err;
-    }
+    await commitOffsetsInTransaction(kafka, { transactionalId, group, topic: plan.topic, partitions });
   } catch (cause) {
     throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `cannot store the replay plan in group ${group}: ${messageOf(cause)}`, { cause });
-  } finally {
-    await producer.disconnect().catch(() => {});
   }
 }
 
@@ -87,14 +68,14 @@ export async function writePlan(kafka: Kafka, group: string, transactionalId: st
  * broker has written its commit markers, which happens after commit() returns; the consumer must not join before.
  */
 export async function awaitStoredPlan(
-  admin: Admin,
+  offsets: GroupOffsets,
   group: string,
   plan: ReplayPlan,
   timeoutMs = 30_000,
 ): Promise<Extract<StoredPlan, { kind: 'plan' }>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const stored = await readStoredPlan(admin, group, plan.topic, plan);
+    const stored = await readStoredPlan(offsets, plan.topic, plan);
     if (stored.kind === 'plan' && stored.plan.partitions.length === plan.partitions.length) return stored;
     if (Date.now() > deadline) {
       throw new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `the replay plan written to group ${group} did not become visible within ${timeoutMs} ms`);
