@@ -11,9 +11,12 @@ import { loadWorkerModel } from './model/workerModel.js';
 import { Scorer } from './scorer/scorer.js';
 import { fanOut } from './observer.js';
 import type { KafkaClient } from './kafka/client.js';
-import { createKafkaInput } from './kafka/create.js';
+import { createKafkaInput, type KafkaInputParts } from './kafka/create.js';
 import type { InputBounds } from './kafka/bounds.js';
 import type { KafkaInput } from './kafka/input.js';
+
+/** What the App needs of its input: lifecycle, readiness and status. */
+export type AppInput = Pick<KafkaInput, 'start' | 'stopFetching' | 'drain' | 'abort' | 'close' | 'checks' | 'status' | 'inflight' | 'paused'>;
 import type { PartitionStatus } from './kafka/lag.js';
 import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
 import { Metrics } from './admin/metrics.js';
@@ -62,6 +65,8 @@ export interface AppOptions {
   decoder?: InputDecoder;
   /** The Kafka client; made from the config when absent. The benchmark hands in one whose producers it observes. */
   kafka?: KafkaClient;
+  /** Builds the input from its parts; the Kafka input by default. Tests of the App itself hand in a stub (no broker). */
+  createInput?: (parts: KafkaInputParts) => Promise<AppInput>;
   /** `replay` (src/replay/job.ts) runs this same composition over a bounded range; `run` passes nothing. */
   replay?: ReplayHooks;
 }
@@ -93,7 +98,7 @@ export class App implements AdminSource {
   #admin: AdminServer | null = null;
   #model: ModelRuntime | null = null;
   #scorer: Scorer | null = null;
-  #input: KafkaInput | null = null;
+  #input: AppInput | null = null;
   #stopping: Promise<number> | null = null;
 
   constructor(options: AppOptions) {
@@ -155,7 +160,7 @@ export class App implements AdminSource {
       observer,
     });
     const replay = this.#options.replay;
-    this.#input = await createKafkaInput({
+    this.#input = await (this.#options.createInput ?? createKafkaInput)({
       config,
       ...(this.#options.kafka ? { kafka: this.#options.kafka } : {}),
       scorer: this.#scorer,

@@ -1,0 +1,108 @@
+/**
+ * The composition root on its own, with no broker: a stub input and a stub model are handed in, and the test checks
+ * what an operator sees (readiness on /readyz, /status) and the stop order (docs/ARCHITECTURE.md, "Lifecycle").
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, type AppInput } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { KafkaInputParts } from '../../src/kafka/create.js';
+import { StubModel, boreholeSignature, silentLogger } from './support.js';
+
+class StubInput implements AppInput {
+  readonly calls: string[] = [];
+  readonly checksNow = { groupJoined: true, inputFetching: true, producerConnected: true, outputWritable: true };
+  inflight = 0;
+  paused = false;
+  /** When set, drain() waits for this (a write that never completes). */
+  drainGate: Promise<void> | null = null;
+  parts: KafkaInputParts | null = null;
+
+  async start(): Promise<void> {
+    this.calls.push('start');
+  }
+  stopFetching(): void {
+    this.calls.push('stopFetching');
+  }
+  async drain(): Promise<void> {
+    this.calls.push('drain');
+    if (this.drainGate) await this.drainGate;
+    this.calls.push('drained');
+  }
+  abort(): void {
+    this.calls.push('abort');
+  }
+  close(): Record<string, Promise<void>> {
+    this.calls.push('close');
+    return { 'stub input': Promise.resolve() };
+  }
+  checks(): Record<string, boolean> {
+    return { ...this.checksNow };
+  }
+  status() {
+    return [];
+  }
+}
+
+async function startApp(flags: Record<string, string> = {}) {
+  const config = loadConfig({ env: {}, flags: { brokers: 'no-broker:9092', 'admin-port': '0', 'log-level': 'silent', ...flags } });
+  const input = new StubInput();
+  const model = new StubModel({ signature: await boreholeSignature() });
+  let modelClosed = false;
+  model.close = async () => {
+    modelClosed = true;
+    input.calls.push('model closed');
+  };
+  const app = new App({
+    config,
+    logger: silentLogger,
+    loadModel: async () => model,
+    createInput: async (parts) => {
+      input.parts = parts;
+      return input;
+    },
+  });
+  await app.start();
+  const readyz = async () => {
+    const res = await fetch(`http://127.0.0.1:${app.adminPort}/readyz`);
+    return { status: res.status, body: (await res.json()) as { checks: Record<string, boolean> } };
+  };
+  return { app, input, readyz, modelClosed: () => modelClosed };
+}
+
+describe('App (no broker)', () => {
+  test('ready once started; /readyz names the input check that fails, and /status shows the runtime', async () => {
+    const { app, input, readyz } = await startApp();
+    try {
+      assert.deepEqual(input.calls, ['start']);
+      assert.equal(input.parts?.scorer.model.runtime, 'stub', 'the input is built around the scorer of the loaded model');
+      assert.equal((await readyz()).status, 200);
+      input.checksNow.outputWritable = false;
+      const notReady = await readyz();
+      assert.equal(notReady.status, 503);
+      assert.equal(notReady.body.checks.outputWritable, false);
+      assert.equal(notReady.body.checks.modelWarm, true);
+      assert.equal(app.status().runtime, 'stub');
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test('stop is input first: stop fetching, drain, close the input, then the model; exit 0', async () => {
+    const { app, input, modelClosed } = await startApp();
+    const code = await app.stop();
+    assert.equal(code, 0);
+    assert.deepEqual(input.calls, ['start', 'stopFetching', 'drain', 'drained', 'close', 'model closed']);
+    assert.ok(modelClosed());
+    assert.equal(app.state, 'stopped');
+    assert.equal(await app.stop(), 0, 'a second stop shares the first');
+  });
+
+  test('a drain that outlasts the shutdown deadline is aborted: exit 1, and everything still closes', async () => {
+    const { app, input } = await startApp({ 'shutdown-timeout-ms': '300' });
+    input.drainGate = new Promise(() => {});
+    const code = await app.stop();
+    assert.equal(code, 1);
+    assert.deepEqual(input.calls, ['start', 'stopFetching', 'drain', 'abort', 'close', 'model closed']);
+  });
+});
