@@ -66,7 +66,9 @@ export class GroupOffsets {
   #connected(): Promise<Admin> {
     if (this.#closing) return Promise.reject(new Error('closed'));
     if (!this.#admin) {
-      const admin = this.#kafka.admin();
+      // Few retries: every caller asks again soon anyway (lag every few seconds, a claim with the next fetch), and a
+      // long retry loop against a topic deleted meanwhile would outlive close() (kafkajs reconnects for each retry).
+      const admin = this.#kafka.admin({ retry: { retries: 2 } });
       const connecting = admin.connect().then(() => admin);
       this.#admin = connecting;
       connecting.catch(() => {

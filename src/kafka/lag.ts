@@ -28,6 +28,7 @@ export class LagWatch {
   /** Committed offsets read from the broker: the position of partitions we have not committed yet ourselves. */
   readonly #brokerCommitted = new Map<number, string>();
   #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
 
   constructor(options: { topic: string; offsets: Pick<GroupOffsets, 'committed' | 'ends'>; tracker: OffsetTracker; logger: Logger }) {
     this.#topic = options.topic;
@@ -37,6 +38,7 @@ export class LagWatch {
   }
 
   start(): void {
+    if (this.#stopped) return;
     this.#timer = setInterval(() => void this.refresh(), REFRESH_MS);
     this.#timer.unref();
   }
@@ -47,6 +49,7 @@ export class LagWatch {
   }
 
   async refresh(): Promise<void> {
+    if (this.#stopped) return;
     try {
       const [ends, committed] = await Promise.all([this.#offsets.ends(this.#topic), this.#offsets.committed(this.#topic)]);
       for (const [partition, high] of ends) this.#highWatermarks.set(partition, high);
@@ -66,6 +69,7 @@ export class LagWatch {
   }
 
   stop(): void {
+    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
   }

@@ -50,4 +50,5 @@ test('a backlog past maxInflightRecords pauses the input, resumes it, and scores
   const metrics = await getText(port, '/metrics');
   assert.equal(metricValue(metrics, 'streamserve_backpressure_pauses_total'), status.counts.backpressurePauses);
   assert.equal(metricValue(metrics, 'streamserve_paused_partitions'), 0);
+  assert.equal(await app.stop(), 0, 'stopped cleanly, before its topics are deleted');
 });

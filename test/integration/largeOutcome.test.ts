@@ -65,4 +65,5 @@ test('an input whose dead letter would exceed the dead-letter topic’s max.mess
   assert.equal(kept!.key?.toString(), 'small-poison');
   assert.deepEqual(kept!.value, Buffer.from([0xff, 0xff]), 'a dead letter that fits keeps its value');
   assert.equal(headerString(kept!.headers, Header.errorDropped), undefined);
+  assert.equal(await app.stop(), 0, 'stopped cleanly, before its topics are deleted');
 });
