@@ -158,6 +158,7 @@ export class App implements AdminSource {
       maxBatchDelayMs: config.maxBatchDelayMs,
       logger: this.#log.child({ component: 'scorer' }),
       observer,
+      inferTimeoutMs: config.inferenceTimeoutMs,
     });
     const replay = this.#options.replay;
     this.#input = await (this.#options.createInput ?? createKafkaInput)({
@@ -249,6 +250,7 @@ export class App implements AdminSource {
     const checks = {
       running: this.#state === 'running',
       modelWarm: this.#model !== null,
+      modelHealthy: this.#scorer?.healthy ?? false,
       ...(this.#input?.checks() ?? { groupJoined: false, inputFetching: false, producerConnected: false, outputWritable: false }),
     };
     return { ready: Object.values(checks).every(Boolean), checks };

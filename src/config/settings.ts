@@ -84,6 +84,12 @@ export const settings = {
     schema: z.enum(['worker', 'main']).default('worker'),
     doc: 'Run the model in a worker thread (a long model call cannot block Kafka heartbeats) or on the main thread.',
   }),
+  inferenceTimeoutMs: setting({
+    env: 'INFERENCE_TIMEOUT_MS',
+    flag: 'inference-timeout-ms',
+    schema: int(0, 600_000).default(30_000),
+    doc: 'A model call not answered this long is abandoned, the model worker replaced and the batch split; counts toward model health (0: no timeout).',
+  }),
   inputSchema: setting({ env: 'INPUT_SCHEMA', flag: 'input-schema', schema: z.string().min(1).default('schemas/borehole-input.avsc'), doc: 'Avro reader schema of inputs.' }),
   outputSchema: setting({ env: 'OUTPUT_SCHEMA', flag: 'output-schema', schema: z.string().min(1).default('schemas/borehole-prediction.avsc'), doc: 'Avro schema of predictions.' }),
   wireFormat: setting({ env: 'WIRE_FORMAT', flag: 'wire-format', schema: z.enum(WireFormats).default('raw'), doc: 'Input framing: raw Avro binary, or confluent (Schema Registry).' }),
