@@ -40,6 +40,14 @@ export function delayed(model: Model, ms: number): Model {
   });
 }
 
+/** Tells `onCall` how many rows each model call scores. */
+export function observed(model: Model, onCall: (rows: number) => void): Model {
+  return around(model, (rows, count) => {
+    onCall(count);
+    return model.predict(rows, count);
+  });
+}
+
 /** Rejects any call whose batch holds a row that `marked` picks (rows are `inputWidth` floats, row-major). */
 export function failingOn(model: Model, marked: (row: Float32Array) => boolean): Model {
   return around(model, async (rows, count) => {
