@@ -54,7 +54,7 @@ test('replay from the beginning: 20,000 earlier inputs, each scored once into th
   );
 
   const outputType = await loadAvroSchema(config.outputSchema);
-  const outcomes = await readOutcomes(topics, { predictions: inputs.valid.size, deadLetters: inputs.poison.size });
+  const outcomes = await readOutcomes(topics);
   assertOutcomes(outputType, inputs, outcomes, prepared.group);
   // Nothing else was written (no late input, no repeat): the topics hold exactly these messages.
   assert.equal(await messageCount(topics.target), inputs.valid.size);
