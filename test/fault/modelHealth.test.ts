@@ -174,7 +174,9 @@ async function modelOutage(t: TestContext, mode: Guarantee, o: OutageOptions): P
   const brokers = testBrokers();
   const topics = testTopics(`${o.scenario}-${mode}`);
   await createTestTopics(topics, PARTITIONS, t);
-  const config = faultConfig(topics, mode, { ...FLAGS, ...o.flags });
+  // Fetches of ~100 inputs per partition: the batches scored before the fault are answered, written and committed
+  // (a whole partition fetched as one batch is answered only once every row of it is scored).
+  const config = faultConfig(topics, mode, { ...FLAGS, 'max-bytes-per-partition': '16384', ...o.flags });
   const expected = new Map<string, Expected>();
   await publishDemoInputs(brokers, topics.input, { count: BEFORE, seed: 113, poisonEvery: 0, prefix: `${o.scenario}-${mode}-a`, expected });
 
