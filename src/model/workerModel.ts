@@ -113,7 +113,8 @@ class WorkerModel implements ModelRuntime {
     if (rows.length !== count * this.inputWidth) {
       throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, `expected ${count * this.inputWidth} values for ${count} rows, got ${rows.length}`);
     }
-    const worker = await this.#worker;
+    // A worker that failed to start (the model could not be loaded) is started again by the next call.
+    const worker = await this.#worker.catch(() => (this.#worker = this.#start()));
     const id = this.#nextId++;
     const copy = rows.slice();
     return new Promise<Float32Array>((resolve, reject) => {

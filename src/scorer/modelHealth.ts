@@ -29,7 +29,7 @@ export class ModelHealth {
   #closed = false;
   /** Ends the wait between two tries at once (close()). */
   #wake: () => void = () => {};
-  /** A row the model scored: the last one seen scored, or one made from the signature until then. */
+  /** A row the model scored (one of the last batch it scored), or one made from the signature until then. */
   #knownGood: Float32Array;
 
   constructor(options: ModelHealthOptions) {
@@ -79,7 +79,8 @@ export class ModelHealth {
       await (this.#o.sleep ?? ((ms: number) => this.#sleep(ms)))(backoff);
       backoff = Math.min(this.#o.maxBackoffMs ?? 10_000, backoff * 2);
       if (this.#closed) return null;
-      await this.#o.model.restart?.().catch((err: unknown) => this.#o.logger.warn({ err }, 'restarting the model failed'));
+      await this.#o.model.restart?.().catch(() => {}); // the runtime logs why; the next try shows whether it works
+      if (this.#closed) return null;
     }
   }
 

@@ -17,30 +17,41 @@ import { loadWorkerModel } from '../../src/model/workerModel.js';
 import { createTestTopics, getText, metricValue, testBrokers, testTopics } from '../integration/support/app.js';
 import { ControlledModel, type Fault } from './support/controlledModel.js';
 import { caughtUp, faultConfig, startApp } from './support/inprocess.js';
-import { publishDemoInputs } from './support/inputs.js';
+import { demoInputs } from '../../src/demo/demoInputs.js';
+import { boreholeInputType, publish } from './support/inputs.js';
 import { wrappedLoader } from './support/models.js';
 import { committedOffsets, committedOnly, committedWithoutPrediction, readyz, uncommitted } from './support/outage.js';
 import { readOutcomes } from './support/read.js';
 import { countAndReport } from './support/scenario.js';
-import { GUARANTEES, type Expected, type Guarantee, type Outcome } from './support/tally.js';
+import { GUARANTEES, PREDICTION, type Expected, type Guarantee, type Outcome } from './support/tally.js';
 import { attempt, poll } from './support/wait.js';
 
 const PARTITIONS = 3;
 /** Published before the app starts; the fault begins once this many rows are scored, so the rest is mid-stream. */
 const BEFORE = 3000;
 const FAULT_AFTER_ROWS = 600;
-/** Published while the model is down: the input must not take them in, nor dead-letter them. */
+/** Published while the model is down: none may be dead-lettered or committed (how many were taken in is reported). */
 const DURING = 1000;
 /** /readyz must answer 503 this soon after the model starts failing. */
 const TO_503_MS = 5000;
 /** Restarts the health loop tries (and, for the worker scenario, that fail) before the model may work again. */
-const RESTARTS_DURING_OUTAGE = 2;
+const RESTARTS_DURING_OUTAGE = 3;
 const HANGS = 3;
 const FLAGS = { 'max-batch-size': '64' };
 
 /** The worker-thread model, as `run` loads it (INFERENCE_THREAD=worker). */
 function workerLoader(config: Config): RuntimeLoader {
   return (options) => loadWorkerModel({ ...options, logLevel: config.logLevel });
+}
+
+/**
+ * Publishes `count` valid inputs in sends of 100, as a live stream arrives: small record batches, so the app fetches
+ * and answers ~100 inputs at a time (a whole partition sent at once is one record batch, fetched and answered whole).
+ */
+async function streamInputs(brokers: string[], topic: string, count: number, seed: number, prefix: string, expected: Map<string, Expected>): Promise<void> {
+  const inputs = demoInputs(await boreholeInputType(), count, { seed, poisonEvery: 0, prefix });
+  for (const id of inputs.valid.keys()) expected.set(id, PREDICTION);
+  await publish(brokers, topic, inputs.messages, 100);
 }
 
 const failEveryRow: Fault = {
@@ -97,7 +108,8 @@ for (const mode of GUARANTEES) {
     const topics = testTopics(`hung-${mode}`);
     await createTestTopics(topics, PARTITIONS, t);
     const config = faultConfig(topics, mode, { ...FLAGS, 'inference-timeout-ms': '1000' });
-    const expected = await publishDemoInputs(brokers, topics.input, { count: BEFORE, seed: 131, poisonEvery: 0, prefix: `hung-${mode}` });
+    const expected = new Map<string, Expected>();
+    await streamInputs(brokers, topics.input, BEFORE, 131, `hung-${mode}`, expected);
 
     let model: ControlledModel | undefined;
     let hung = 0;
@@ -174,11 +186,12 @@ async function modelOutage(t: TestContext, mode: Guarantee, o: OutageOptions): P
   const brokers = testBrokers();
   const topics = testTopics(`${o.scenario}-${mode}`);
   await createTestTopics(topics, PARTITIONS, t);
-  // Fetches of ~100 inputs per partition: the batches scored before the fault are answered, written and committed
-  // (a whole partition fetched as one batch is answered only once every row of it is scored).
+  // Fetches of ~100 inputs per partition (with the small record batches of streamInputs): the batches scored before
+  // the fault are answered, written and committed. A partition fetched whole is one batch, answered only once every
+  // row of it is scored: nothing would be committed before the fault and the commit check would compare nothing.
   const config = faultConfig(topics, mode, { ...FLAGS, 'max-bytes-per-partition': '16384', ...o.flags });
   const expected = new Map<string, Expected>();
-  await publishDemoInputs(brokers, topics.input, { count: BEFORE, seed: 113, poisonEvery: 0, prefix: `${o.scenario}-${mode}-a`, expected });
+  await streamInputs(brokers, topics.input, BEFORE, 113, `${o.scenario}-${mode}-a`, expected);
 
   let model: ControlledModel | undefined;
   const { app, stop } = await startApp(
@@ -208,7 +221,7 @@ async function modelOutage(t: TestContext, mode: Guarantee, o: OutageOptions): P
     const to503Ms = (figures.to503Ms = Date.now() - faultAt);
     assert.ok(to503Ms <= TO_503_MS, `/readyz reported the model outage within ${TO_503_MS} ms (took ${to503Ms} ms)`);
 
-    await publishDemoInputs(brokers, topics.input, { count: DURING, seed: 114, poisonEvery: 0, prefix: `${o.scenario}-${mode}-b`, expected });
+    await streamInputs(brokers, topics.input, DURING, 114, `${o.scenario}-${mode}-b`, expected);
     const recordsInAtPause = app.status().counts.recordsIn;
     await poll(() => o.mayRecover(m), { message: 'the health loop kept trying the model', timeoutMs: 30_000, abort });
 
