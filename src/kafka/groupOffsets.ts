@@ -17,6 +17,8 @@ export class GroupOffsets {
   readonly #groupId: string;
   #admin: Promise<Admin> | null = null;
   #closing: Promise<void> | null = null;
+  /** Calls not yet settled: close() waits for them, or kafkajs would reconnect for their retries after the disconnect. */
+  readonly #calls = new Set<Promise<unknown>>();
 
   constructor(kafka: Kafka, groupId: string) {
     this.#kafka = kafka;
@@ -25,7 +27,7 @@ export class GroupOffsets {
 
   /** The group's committed offset of each partition of `topic` that has one. */
   async committed(topic: string): Promise<Map<number, string>> {
-    const [offsets] = await (await this.#connected()).fetchOffsets({ groupId: this.#groupId, topics: [topic] });
+    const [offsets] = await this.#call((admin) => admin.fetchOffsets({ groupId: this.#groupId, topics: [topic] }));
     const out = new Map<number, string>();
     for (const p of offsets?.partitions ?? []) if (p.offset !== '-1') out.set(p.partition, p.offset);
     return out;
@@ -33,34 +35,45 @@ export class GroupOffsets {
 
   /** Every partition's committed entry (offset `-1` where the group has none), with its metadata. */
   async committedEntries(topic: string): Promise<CommittedEntry[]> {
-    const [offsets] = await (await this.#connected()).fetchOffsets({ groupId: this.#groupId, topics: [topic] });
+    const [offsets] = await this.#call((admin) => admin.fetchOffsets({ groupId: this.#groupId, topics: [topic] }));
     return (offsets?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }));
   }
 
   /** The low and high offsets of each partition of `topic`. */
   async range(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
-    const offsets = await (await this.#connected()).fetchTopicOffsets(topic);
+    const offsets = await this.#call((admin) => admin.fetchTopicOffsets(topic));
     return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high }));
   }
 
   /** Per partition, the first offset whose timestamp is at or after `ms` (the broker's time index; -1 past the end). */
   async atTime(topic: string, ms: number): Promise<Map<number, string>> {
-    const offsets = await (await this.#connected()).fetchTopicOffsetsByTimestamp(topic, ms);
+    const offsets = await this.#call((admin) => admin.fetchTopicOffsetsByTimestamp(topic, ms));
     return new Map(offsets.map((o) => [o.partition, o.offset]));
   }
 
   /** The end offset (high watermark) of each partition of `topic`. */
   async ends(topic: string): Promise<Map<number, string>> {
-    const offsets = await (await this.#connected()).fetchTopicOffsets(topic);
+    const offsets = await this.#call((admin) => admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, o.high]));
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#calls]);
       const admin = await this.#admin?.catch(() => null);
       await admin?.disconnect();
     })();
     return this.#closing;
+  }
+
+  async #call<T>(request: (admin: Admin) => Promise<T>): Promise<T> {
+    const call = this.#connected().then(request);
+    this.#calls.add(call);
+    try {
+      return await call;
+    } finally {
+      this.#calls.delete(call);
+    }
   }
 
   #connected(): Promise<Admin> {
