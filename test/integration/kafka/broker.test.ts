@@ -140,7 +140,8 @@ describe('test broker', () => {
     await t3!.send({ topic, messages: [{ value: 'aborted-3b' }] });
     await t1!.send({ topic, messages: [{ value: 'aborted-1b' }] });
     await Promise.all([t1!.abort(), t2!.abort(), t3!.abort()]);
-    await plain.send({ topic, acks: -1, messages: [{ value: 'committed' }] });
+    const [sent] = await plain.send({ topic, acks: -1, messages: [{ value: 'committed' }] });
+    await untilStable(admin, topic, sent!.baseOffset!);
 
     const everything = await readAll(broker.brokers, topic, { isolation: 'read_uncommitted' });
     assert.deepEqual(
@@ -175,9 +176,31 @@ describe('test broker', () => {
     await second.send({ topic, messages: [{ value: 'aborted-inner' }] }); // offset 1
     await second.abort(); // marker at 2: listed first
     await first.abort(); // marker at 3
-    await plain.send({ topic, acks: -1, messages: [{ value: 'committed' }] });
+    const [sent] = await plain.send({ topic, acks: -1, messages: [{ value: 'committed' }] });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await untilStable(admin, topic, sent!.baseOffset!);
+    } finally {
+      await withTimeout(admin.disconnect(), 10_000, 'admin disconnect');
+    }
 
     const read = await readAll(broker.brokers, topic, { timeoutMs: 20_000 });
     assert.deepEqual(read.map((m) => m.value?.toString()), ['committed'], 'nothing of either aborted transaction is read');
   });
 });
+
+/**
+ * Waits until no transaction is open before `offset` of partition 0: an abort returns once the coordinator has
+ * logged it, and the markers reach the partition after that, so until then the last stable offset — the end a reader
+ * (and the admin's end offset) sees — still stops at the first open transaction.
+ */
+async function untilStable(admin: Admin, topic: string, offset: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const [p0] = await admin.fetchTopicOffsets(topic);
+      return BigInt(p0!.high) > BigInt(offset);
+    },
+    { message: `the last stable offset of ${topic} past ${offset} (every transaction before it ended)` },
+  );
+}
