@@ -184,7 +184,10 @@ export class GroupConsumer implements InputConsumer {
     try {
       await this.#consumer.commitOffsets([...positions]);
     } catch (cause) {
-      throw kafkaFailure(cause, this.#call, { code: ErrorCodes.COMMIT_FAILED, message: 'committing offsets failed' });
+      const failure = kafkaFailure(cause, this.#call, { code: ErrorCodes.COMMIT_FAILED, message: 'committing offsets failed' });
+      // Refused by the group (an ACL): a member that may not commit is no member; readiness says so (groupJoined).
+      if (isFatal(failure)) this.#joined = false;
+      throw failure;
     }
   }
 
