@@ -1,5 +1,5 @@
 # streamserve: the compiled CLI (dist/), the example model in weights/, the wasm backend.
-FROM node:20-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY patches ./patches
@@ -8,7 +8,7 @@ RUN npm ci --ignore-scripts && npx patch-package --error-on-fail
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

@@ -14,7 +14,7 @@
  * strawmen. Timings start when the group is joined (GROUP_JOIN), so joins are never counted.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { createKafka, KafkaSink, toInputRecord, createLogger, loadAvroSchema, rawAvroDecoder, type InputDecoder, avroPredictionEncoder, type PredictionEncoder, featurize, predictionMessage, type OutcomeTarget, type InputRecord, type OutboundMessage, loadModel, loadSignature, unscaleOutput, type Signature, type BackendName, settings } from '../src/index.js';
+import { createKafka, KafkaSink, toInputRecord, createLogger, loadAvroSchema, rawAvroDecoder, type InputDecoder, avroPredictionEncoder, type PredictionEncoder, featurize, predictionMessage, type OutcomeTarget, type InputRecord, type OutboundMessage, loadRuntime, loadSignature, unscaleOutput, type Signature, type BackendName, settings } from '../src/index.js';
 import { memoryMB, withTimeout } from './util.js';
 
 /** streamserve's defaults (src/config/settings.ts), so the baselines fetch the way it does. */
@@ -246,7 +246,7 @@ async function forward(p: ForwardParams): Promise<ClientResult> {
 
 /** (e) The naive way: per record, decode, one model call (on this thread), encode, one awaited send. */
 async function naive(p: NaiveParams): Promise<ClientResult & { modelMsPerCall: number }> {
-  const model = await loadModel({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: [1] });
+  const model = await loadRuntime({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: [1] });
   const [inputType, outputType] = await Promise.all([loadAvroSchema('schemas/borehole-input.avsc'), loadAvroSchema('schemas/borehole-prediction.avsc')]);
   const signature = model.signature;
   const decoder = rawAvroDecoder(inputType);

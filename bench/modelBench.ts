@@ -4,7 +4,7 @@
  * thread streamserve uses by default (`loadWorkerModel`). Inputs are real borehole inputs, featurized with the
  * model's signature. Both models are warmed up at every measured size before anything is timed.
  */
-import { loadModel, loadWorkerModel, availableBackends, type BackendName, type ModelRuntime, sampleBoreholeInputs, featurize } from '../src/index.js';
+import { loadRuntime, loadWorkerModel, availableBackends, type BackendName, type ModelRuntime, sampleBoreholeInputs, featurize } from '../src/index.js';
 import { memoryMB } from './util.js';
 
 const MODEL_DIR = 'weights/borehole';
@@ -26,7 +26,7 @@ let rows: Float32Array = new Float32Array(0);
 async function modelLoad(p: { backend: BackendName; sizes: number[] }): Promise<{ backend: string; loadMs: Record<ModelMode, number> }> {
   const loadMs = {} as Record<ModelMode, number>;
   let t0 = performance.now();
-  const direct = await loadModel({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: p.sizes });
+  const direct = await loadRuntime({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: p.sizes });
   loadMs.direct = Math.round(performance.now() - t0);
   t0 = performance.now();
   const worker = await loadWorkerModel({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: p.sizes, logLevel: 'warn' });
@@ -73,7 +73,7 @@ async function modelClose(): Promise<void> {
 }
 
 export const modelHandlers = {
-  modelBackends: () => Promise.resolve(availableBackends()),
+  modelBackends: () => availableBackends(),
   modelLoad,
   modelMeasure,
   modelClose,

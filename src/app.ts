@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/settings.js';
 import { redactedConfig, requireSettings } from './config/load.js';
-import { loadAvroSchema, recordFieldNames } from './codec/schema.js';
+import { checkInputSchema, loadAvroSchema, recordFieldNames } from './codec/schema.js';
 import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
 import { avroPredictionEncoder } from './codec/predictionEncoder.js';
 import type { ModelRuntime, RuntimeLoader } from './model/model.js';
 import { loadRuntime } from './model/runtimes.js';
-import type { Signature } from './model/signature.js';
 import { loadWorkerModel } from './model/workerModel.js';
 import { Scorer } from './scorer/scorer.js';
 import { fanOut } from './observer.js';
@@ -160,6 +159,7 @@ export class App implements AdminSource {
       maxBatchDelayMs: config.maxBatchDelayMs,
       logger: this.#log.child({ component: 'scorer' }),
       observer,
+      inferTimeoutMs: config.inferenceTimeoutMs,
     });
     const replay = this.#options.replay;
     this.#input = await (this.#options.createInput ?? createKafkaInput)({
@@ -222,6 +222,11 @@ export class App implements AdminSource {
     });
     const drain = (async () => {
       this.#input?.stopFetching();
+      if (this.#scorer && !this.#scorer.healthy) {
+        // Waiting for a broken model would only spend the deadline: what it holds stays uncommitted, to be read again.
+        this.#log.warn({ code: ErrorCodes.MODEL_UNAVAILABLE, inflight: this.#input?.inflight }, 'stopping while the model is unavailable');
+        this.#scorer.close();
+      }
       await this.#input?.drain();
       return 'drained' as const;
     })();
@@ -229,6 +234,9 @@ export class App implements AdminSource {
       this.#log.error({ err }, 'drain failed');
       return 'error' as const;
     });
+    if (outcome === 'drained' && (this.#input?.inflight ?? 0) > 0) {
+      clean = false; // drained, but some records never got an outcome (the model was unavailable): they are read again
+    }
     if (outcome !== 'drained') {
       clean = false;
       this.#input?.abort();
@@ -261,6 +269,7 @@ export class App implements AdminSource {
     const checks = {
       running: this.#state === 'running',
       modelWarm: this.#model !== null,
+      modelHealthy: this.#scorer?.healthy ?? false,
       ...(this.#input?.checks() ?? { groupJoined: false, inputFetching: false, producerConnected: false, outputWritable: false }),
     };
     return { ready: Object.values(checks).every(Boolean), checks };
@@ -291,13 +300,3 @@ export class App implements AdminSource {
 
 /** How long the model worker and admin server get to close once the Kafka clients have. */
 const CLOSE_GRACE_MS = 2000;
-
-/** Every field the signature reads must exist in the input schema, or no record could ever be scored. */
-function checkInputSchema(signature: Signature, fields: string[], path: string): void {
-  const have = new Set(fields);
-  const needed = [signature.idField, signature.eventTimeField, ...signature.inputs.map((c) => c.field)];
-  const missing = needed.filter((f) => !have.has(f));
-  if (missing.length > 0) {
-    throw new StreamserveError(ErrorCodes.SCHEMA_INVALID, `input schema ${path} lacks field(s) the model signature reads: ${missing.join(', ')}`);
-  }
-}

@@ -21,11 +21,10 @@ export { Scorer, type ScoreBatch } from './scorer/scorer.js';
 export { featurize } from './scorer/featurize.js';
 export type { InputFields, Outcome, Prediction } from './scorer/outcome.js';
 export type { ModelRuntime, RuntimeLoadOptions, RuntimeLoader } from './model/model.js';
-export type { BackendName } from './model/backendNames.js';
+import type { BackendName } from './model/backendNames.js';
+export type { BackendName };
 export { loadRuntime } from './model/runtimes.js';
-export { loadModel } from './model/tfjsModel.js';
 export { loadWorkerModel } from './model/workerModel.js';
-export { availableBackends } from './model/backend.js';
 export { loadSignature, unscaleOutput, type Signature } from './model/signature.js';
 export { sampleBoreholeInputs } from './model/borehole.js';
 
@@ -40,3 +39,11 @@ export { predictionMessage, type OutcomeTarget } from './kafka/outcomes.js';
 export { toInputRecord, type InputRecord, type OutboundMessage } from './kafka/records.js';
 export { readTopic } from './kafka/topicReader.js';
 export { startLocalBroker, type LocalBroker } from './kafka/localBroker.js';
+
+/**
+ * TensorFlow.js device backends that can run here. Imports TensorFlow.js (~40 MB of RSS) on the calling thread, so
+ * only on first use: nothing else this entry exports loads it (streamserve runs its model in a worker thread).
+ */
+export async function availableBackends(): Promise<BackendName[]> {
+  return (await import('./model/backend.js')).availableBackends();
+}

@@ -17,6 +17,8 @@ export interface Observer {
   sinkError(retryable: boolean): void;
   /** Backpressure: the source was asked to pause (true) or resume (false) fetching. */
   backpressure(paused: boolean): void;
+  /** The model stopped scoring rows it is known to score (false), or scores again (true). */
+  modelHealth(healthy: boolean): void;
 }
 
 export const noopObserver: Observer = {
@@ -28,6 +30,7 @@ export const noopObserver: Observer = {
   inflight() {},
   sinkError() {},
   backpressure() {},
+  modelHealth() {},
 };
 
 /** One observer that forwards every call to each of `observers` (plain loops: some calls come once per record). */
@@ -41,5 +44,6 @@ export function fanOut(...observers: Observer[]): Observer {
     inflight: (n) => { for (const o of observers) o.inflight(n); },
     sinkError: (r) => { for (const o of observers) o.sinkError(r); },
     backpressure: (p) => { for (const o of observers) o.backpressure(p); },
+    modelHealth: (h) => { for (const o of observers) o.modelHealth(h); },
   };
 }

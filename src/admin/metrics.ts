@@ -16,6 +16,8 @@ export class Metrics implements Observer {
   readonly #sinkErrors: Counter<'retryable'>;
   readonly #modelInfo: Gauge<'model' | 'version' | 'runtime'>;
   readonly #pauses: Counter;
+  readonly #modelHealthy: Gauge;
+  readonly #modelFailures: Counter;
 
   /** `partitions` (lag, paused partitions) and `ready` (what /readyz answers) are read at scrape time. */
   constructor(partitions: () => PartitionStatus[], ready: () => boolean) {
@@ -46,6 +48,9 @@ export class Metrics implements Observer {
     this.#sinkErrors = new Counter({ name: 'streamserve_sink_errors_total', help: 'Failed writes of outcomes (retried)', labelNames: ['retryable'], registers });
     this.#modelInfo = new Gauge({ name: 'streamserve_model_info', help: 'Loaded model and the runtime that scores it', labelNames: ['model', 'version', 'runtime'], registers });
     this.#pauses = new Counter({ name: 'streamserve_backpressure_pauses_total', help: 'Times the input was paused for backpressure', registers });
+    this.#modelHealthy = new Gauge({ name: 'streamserve_model_healthy', help: '1 while the model scores rows it is known to score; 0 while it fails them (inputs paused)', registers });
+    this.#modelHealthy.set(1);
+    this.#modelFailures = new Counter({ name: 'streamserve_model_failures_total', help: 'Times the model stopped scoring rows it is known to score', registers });
     new Gauge({
       name: 'streamserve_ready',
       help: '1 when ready to serve (/readyz answers 200)',
@@ -102,6 +107,10 @@ export class Metrics implements Observer {
   }
   backpressure(paused: boolean): void {
     if (paused) this.#pauses.inc();
+  }
+  modelHealth(healthy: boolean): void {
+    this.#modelHealthy.set(healthy ? 1 : 0);
+    if (!healthy) this.#modelFailures.inc();
   }
 }
 

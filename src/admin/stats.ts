@@ -10,6 +10,8 @@ export interface StatsSnapshot {
   rowsScored: number;
   sinkErrors: number;
   backpressurePauses: number;
+  /** Times the model stopped scoring rows it is known to score (inputs paused until it scored again). */
+  modelFailures: number;
   /** Most records held unacknowledged at once. */
   peakInflight: number;
   outcomesPerSecond: number;
@@ -25,6 +27,7 @@ export class Stats implements Observer {
   #rows = 0;
   #sinkErrors = 0;
   #pauses = 0;
+  #modelFailures = 0;
   #peakInflight = 0;
   /** Acknowledged outcomes per one-second bucket, newest last, ~10 s kept. */
   #window: { at: number; outcomes: number }[] = [];
@@ -62,6 +65,9 @@ export class Stats implements Observer {
   backpressure(paused: boolean): void {
     if (paused) this.#pauses++;
   }
+  modelHealth(healthy: boolean): void {
+    if (!healthy) this.#modelFailures++;
+  }
   sinkError(): void {
     this.#sinkErrors++;
   }
@@ -79,6 +85,7 @@ export class Stats implements Observer {
       rowsScored: this.#rows,
       sinkErrors: this.#sinkErrors,
       backpressurePauses: this.#pauses,
+      modelFailures: this.#modelFailures,
       peakInflight: this.#peakInflight,
       outcomesPerSecond: Math.round(recent.reduce((n, w) => n + w.outcomes, 0) / span),
     };

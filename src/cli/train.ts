@@ -1,10 +1,13 @@
 import { BackendNames, type BackendName } from '../model/backendNames.js';
-import { trainBorehole, TRAIN_DEFAULTS } from '../model/train.js';
 import { invalidArguments } from '../errors.js';
 import { commandContext, intFlag } from './context.js';
 
-/** `streamserve train`: trains the example borehole model deterministically and writes it to --out. */
+/**
+ * `streamserve train`: trains the example borehole model deterministically and writes it to --out. Training loads
+ * TensorFlow.js on this thread, so it is imported only here: every other command keeps it off the main thread.
+ */
 export async function trainCommand(argv: string[]): Promise<number> {
+  const { trainBorehole, TRAIN_DEFAULTS } = await import('../model/train.js');
   const { flags } = commandContext(argv, {
     out: { type: 'string' },
     seed: { type: 'string' },

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import avro from 'avsc';
+import type { Signature } from '../model/signature.js';
 import { ErrorCodes, StreamserveError } from '../errors.js';
 
 export type AvroType = avro.Type;
@@ -25,4 +26,14 @@ export async function loadAvroSchema(path: string): Promise<AvroType> {
 export function recordFieldNames(type: AvroType): string[] {
   if (!(type instanceof avro.types.RecordType)) return [];
   return type.fields.map((f) => f.name);
+}
+
+/** Every field the signature reads must exist in the input schema, or no record could ever be scored. */
+export function checkInputSchema(signature: Signature, fields: string[], path: string): void {
+  const have = new Set(fields);
+  const needed = [signature.idField, signature.eventTimeField, ...signature.inputs.map((c) => c.field)];
+  const missing = needed.filter((f) => !have.has(f));
+  if (missing.length > 0) {
+    throw new StreamserveError(ErrorCodes.SCHEMA_INVALID, `input schema ${path} lacks field(s) the model signature reads: ${missing.join(', ')}`);
+  }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BackendNames } from '../model/backendNames.js';
-import { WireFormats } from '../codec/inputDecoder.js';
+import type { WireFormat } from '../codec/inputDecoder.js';
 
 /**
  * Every setting, declared once: its environment variable, its CLI flag, its type and default, and what it
@@ -30,6 +30,9 @@ const brokerList = z
 function setting<S extends z.ZodType>(spec: SettingSpec<S>): SettingSpec<S> {
   return spec;
 }
+
+/** The wire formats streamserve decodes today; `confluent` is refused here until Schema Registry framing is implemented. */
+const implementedWireFormats = ['raw'] as const satisfies readonly WireFormat[];
 
 export const settings = {
   brokers: setting({
@@ -84,9 +87,22 @@ export const settings = {
     schema: z.enum(['worker', 'main']).default('worker'),
     doc: 'Run the model in a worker thread (a long model call cannot block Kafka heartbeats) or on the main thread.',
   }),
+  inferenceTimeoutMs: setting({
+    env: 'INFERENCE_TIMEOUT_MS',
+    flag: 'inference-timeout-ms',
+    schema: int(0, 600_000).default(30_000),
+    doc: 'A model call not answered this long is abandoned, the model worker replaced and the batch split; counts toward model health (0: no timeout).',
+  }),
   inputSchema: setting({ env: 'INPUT_SCHEMA', flag: 'input-schema', schema: z.string().min(1).default('schemas/borehole-input.avsc'), doc: 'Avro reader schema of inputs.' }),
   outputSchema: setting({ env: 'OUTPUT_SCHEMA', flag: 'output-schema', schema: z.string().min(1).default('schemas/borehole-prediction.avsc'), doc: 'Avro schema of predictions.' }),
-  wireFormat: setting({ env: 'WIRE_FORMAT', flag: 'wire-format', schema: z.enum(WireFormats).default('raw'), doc: 'Input framing: raw Avro binary, or confluent (Schema Registry).' }),
+  wireFormat: setting({
+    env: 'WIRE_FORMAT',
+    flag: 'wire-format',
+    schema: z
+      .enum(implementedWireFormats, { error: 'only raw is supported for now (confluent, with a Schema Registry, is planned)' })
+      .default('raw'),
+    doc: 'Input framing: raw Avro binary (confluent/Schema Registry framing is planned, not yet supported).',
+  }),
   maxBatchSize: setting({ env: 'MAX_BATCH_SIZE', flag: 'max-batch-size', schema: int(1, 65536).default(2048), doc: 'Rows per model call at most.' }),
   maxBatchDelayMs: setting({ env: 'MAX_BATCH_DELAY_MS', flag: 'max-batch-delay-ms', schema: int(0, 60000).default(5), doc: 'Longest a row waits for its batch to fill.' }),
   maxInflightRecords: setting({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight', schema: int(1).default(16000), doc: 'Records held unacknowledged before the input is paused (resumed at half).' }),

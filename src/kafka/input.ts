@@ -11,6 +11,7 @@ import { decodeAll } from './decodeAll.js';
 import { isFatal } from './errors.js';
 import { GroupConsumer, type BatchHandler, type FetchedBatch, type ConsumerSettings, type GroupConsumerOptions, type InputConsumer, type TopicPartition } from './consumer.js';
 import { GroupOffsets } from './groupOffsets.js';
+import { Intake } from './intake.js';
 import { LagWatch, type PartitionStatus } from './lag.js';
 import { OffsetTracker } from './offsetTracker.js';
 import { outcomeMessages, type OutcomeTarget } from './outcomes.js';
@@ -65,8 +66,8 @@ export class KafkaInput {
   readonly #lag: LagWatch;
   readonly #handler: BatchHandler;
   readonly #claims = new Map<string, Promise<string | null>>();
+  readonly #intake: Intake;
   #assigned: TopicPartition[] = [];
-  #inflight = 0;
   #closing: Record<string, Promise<void>> | null = null;
 
   constructor(options: KafkaInputOptions) {
@@ -109,11 +110,12 @@ export class KafkaInput {
     this.#lag = new LagWatch({ topic: options.consumer.topic, offsets: this.#offsets, tracker: this.#tracker, logger: this.#log });
     const own: BatchHandler = { batch: (batch) => this.#take(batch), empty: (tp, last, high) => this.#empty(tp, last, high) };
     this.#handler = options.bounds ? options.bounds.batches(own, (p) => this.#stopPartition(p)) : own;
+    this.#intake = new Intake({ consumer: this.#consumer, scorer: options.scorer, maxInflightRecords: options.maxInflightRecords, observer: this.#observer, logger: this.#log });
   }
 
   /** Records taken in and not yet written. */
   get inflight(): number {
-    return this.#inflight;
+    return this.#intake.inflight;
   }
 
   get paused(): boolean {
@@ -206,7 +208,7 @@ export class KafkaInput {
     const taken = records.length;
     if (taken > 0) {
       this.#observer.recordsIn(topic, partition, taken);
-      this.#hold(taken);
+      this.#intake.hold(taken);
       const owned = records;
       this.#o.scorer.submit({ inputs, done: (outcomes) => this.#scored(owned, outcomes) });
     }
@@ -233,7 +235,7 @@ export class KafkaInput {
     const written = await this.#output.write(live, liveMessages);
     const now = this.#now();
     for (const r of written) this.#observer.latency(Math.max(0, now - Number(r.timestamp)) / 1000);
-    this.#release(records.length);
+    this.#intake.release(records.length);
     if (written.length > 0) this.#commits?.request();
   }
 
@@ -248,27 +250,6 @@ export class KafkaInput {
     const step = this.#output.passedOver(topic, partition);
     if (step) this.#writes.barrier(step);
     else this.#commits?.request();
-  }
-
-  #hold(count: number): void {
-    this.#inflight += count;
-    this.#observer.inflight(this.#inflight);
-    if (!this.#consumer.paused && this.#inflight >= this.#o.maxInflightRecords) {
-      this.#consumer.setPaused(true);
-      this.#observer.backpressure(true);
-      this.#log.info({ inflight: this.#inflight }, 'paused input (backpressure)');
-    }
-  }
-
-  /** Records leave the in-flight count (written, dropped or given up); fetching resumes below half the bound. */
-  #release(count: number): void {
-    this.#inflight -= count;
-    this.#observer.inflight(this.#inflight);
-    if (this.#consumer.paused && this.#inflight <= this.#o.maxInflightRecords / 2) {
-      this.#consumer.setPaused(false);
-      this.#observer.backpressure(false);
-      this.#log.info({ inflight: this.#inflight }, 'resumed input');
-    }
   }
 
   #stopPartition(partition: number): void {

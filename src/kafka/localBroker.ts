@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, StreamserveError } from '../errors.js';
 
@@ -46,20 +45,6 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
   await broker.setup();
   await broker.start(options.keepData ?? false);
   return broker;
-}
-
-/** Whether something accepts TCP connections on host:port within `timeoutMs`. */
-export function isPortOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (open: boolean): void => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 class ScriptBroker implements LocalBroker {

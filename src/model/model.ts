@@ -21,6 +21,12 @@ export interface ModelRuntime {
   readonly inputWidth: number;
   readonly outputWidth: number;
   predict(rows: Float32Array, count: number): Promise<Float32Array>;
+  /**
+   * Abandons whatever the runtime is doing and loads it afresh (a worker thread is replaced): calls in flight reject.
+   * Rejects when the runtime cannot be loaded again (the next call tries again). Absent when the runtime cannot be
+   * abandoned: a model on the main thread holds the thread until its call returns.
+   */
+  restart?(): Promise<void>;
   /** Releases the model's memory. Idempotent. */
   close(): Promise<void>;
 }

@@ -74,6 +74,8 @@ class WorkerModel implements ModelRuntime {
   readonly outputWidth: number;
   readonly #options: WorkerModelOptions;
   #worker: Promise<Worker>;
+  /** Workers terminated on purpose (restart): their exit is not a crash. */
+  readonly #replaced = new WeakSet<Worker>();
   #pending = new Map<number, Pending>();
   #nextId = 0;
   #closing: Promise<void> | null = null;
@@ -98,15 +100,10 @@ class WorkerModel implements ModelRuntime {
     });
     worker.on('error', (err) => this.#options.logger?.error({ err }, 'model worker error'));
     worker.once('exit', (code) => {
-      if (this.#closing) return;
+      if (this.#closing || this.#replaced.has(worker)) return;
       this.#options.logger?.error({ code }, 'model worker exited; starting a new one');
-      const failed = [...this.#pending.values()];
-      this.#pending.clear();
-      for (const p of failed) {
-        p.reject(new StreamserveError(ErrorCodes.INFERENCE_FAILED, `model worker exited (code ${code})`, { retryable: true }));
-      }
-      this.#worker = startWorker(this.#options).then((s) => this.#attach(s.worker));
-      this.#worker.catch((err: unknown) => this.#options.logger?.error({ err }, 'model worker restart failed'));
+      this.#failPending(`model worker exited (code ${code})`);
+      this.#worker = this.#start();
     });
     return worker;
   }
@@ -116,7 +113,8 @@ class WorkerModel implements ModelRuntime {
     if (rows.length !== count * this.inputWidth) {
       throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, `expected ${count * this.inputWidth} values for ${count} rows, got ${rows.length}`);
     }
-    const worker = await this.#worker;
+    // A worker that failed to start (the model could not be loaded) is started again by the next call.
+    const worker = await this.#worker.catch(() => (this.#worker = this.#start()));
     const id = this.#nextId++;
     const copy = rows.slice();
     return new Promise<Float32Array>((resolve, reject) => {
@@ -124,6 +122,33 @@ class WorkerModel implements ModelRuntime {
       const request: WorkerRequest = { type: 'predict', id, rows: copy, count };
       worker.postMessage(request, [copy.buffer as ArrayBuffer]);
     });
+  }
+
+  /** Replaces the worker: the running call is abandoned (it rejects as retryable) and a new worker loads the model. */
+  async restart(): Promise<void> {
+    if (this.#closing) return;
+    const old = await this.#worker.catch(() => null);
+    this.#worker = this.#start();
+    if (old) {
+      this.#replaced.add(old);
+      await old.terminate();
+    }
+    this.#failPending('model worker replaced (a call did not return in time, or the model failed)');
+    await this.#worker;
+    this.#options.logger?.info('model worker replaced');
+  }
+
+  /** Starts a worker; a failed start is logged, and the next restart() or crash starts another. */
+  #start(): Promise<Worker> {
+    const starting = startWorker(this.#options).then((s) => this.#attach(s.worker));
+    starting.catch((err: unknown) => this.#options.logger?.error({ err }, 'starting the model worker failed'));
+    return starting;
+  }
+
+  #failPending(reason: string): void {
+    const failed = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of failed) p.reject(new StreamserveError(ErrorCodes.INFERENCE_FAILED, reason, { retryable: true }));
   }
 
   close(): Promise<void> {

@@ -1,13 +1,29 @@
 import type { ModelRuntime } from '../model/model.js';
 import { unscaleOutput } from '../model/signature.js';
-import { ErrorCodes, RecordError, isStreamserveError, messageOf } from '../errors.js';
+import { ErrorCodes, RecordError, StreamserveError, isStreamserveError, messageOf } from '../errors.js';
+import { InferenceTimeout, callModel } from './modelCall.js';
 
 export interface InferOptions {
   /** Attempts for a batch whose failure is marked retryable, before it is split. */
   retries: number;
   retryBackoffMs: number;
+  /** A call that takes longer is abandoned, the runtime restarted, and the batch split (0: no deadline). */
+  timeoutMs?: number;
+  /**
+   * A row the model is known to score (the last row it scored, or one made from the signature). When a call fails,
+   * the model must score it, or the model, not the rows, is at fault: nothing is split or dead-lettered and
+   * scoreRows rejects with ModelUnavailable.
+   */
+  knownGood?: Float32Array;
   sleep?: (ms: number) => Promise<void>;
   onModelCall?: (rows: number, seconds: number) => void;
+}
+
+/** The model fails rows it is known to score: it is broken, not the rows (retryable: the scorer tries again). */
+export class ModelUnavailable extends StreamserveError {
+  constructor(cause: unknown) {
+    super(ErrorCodes.MODEL_UNAVAILABLE, `the model fails a row it is known to score: ${messageOf(cause)}`, { retryable: true, cause });
+  }
 }
 
 /** Per input row: the unscaled output values, or the reason it could not be scored. */
@@ -16,9 +32,11 @@ export type RowResult = Float64Array | RecordError;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Scores rows, isolating failures: if the model rejects a batch, the batch is halved until the failing rows
- * are found; only those become `infer` errors and every other row is scored. Outputs that are not finite
- * are per-row errors too (BAD_MODEL_OUTPUT).
+ * Scores rows, isolating failures: if the model rejects a batch (or times out on it) while it still scores the
+ * known-good row, the batch is halved until the failing rows are found; only those become `infer` errors and every
+ * other row is scored. A row that hangs the model every time is found the same way, one timeout per halving. If the
+ * known-good row fails too, rejects with ModelUnavailable and answers nothing. Outputs that are not finite are
+ * per-row errors too (BAD_MODEL_OUTPUT).
  */
 export async function scoreRows(model: ModelRuntime, rows: readonly Float32Array[], options: InferOptions): Promise<RowResult[]> {
   const results: RowResult[] = new Array(rows.length);
@@ -45,21 +63,24 @@ async function scoreRange(
   for (let attempt = 0; attempt <= options.retries; attempt++) {
     const started = performance.now();
     try {
-      output = await model.predict(input, count);
+      output = await callModel(model, input, count, options.timeoutMs ?? 0);
       options.onModelCall?.(count, (performance.now() - started) / 1000);
       break;
     } catch (err) {
       failure = err;
-      if (!(isStreamserveError(err) && err.retryable) || attempt === options.retries) break;
+      // A timeout is not retried at the same size: the halves find a hanging row with one timeout per level.
+      if (err instanceof InferenceTimeout || !(isStreamserveError(err) && err.retryable) || attempt === options.retries) break;
       await (options.sleep ?? defaultSleep)(options.retryBackoffMs * 2 ** attempt);
     }
   }
 
   if (output === undefined) {
+    if (!(await scoresKnownGood(model, options))) throw new ModelUnavailable(failure);
     if (count === 1) {
-      results[from] = new RecordError('infer', ErrorCodes.INFERENCE_FAILED, `model failed on this input: ${messageOf(failure)}`, {
-        cause: failure,
-      });
+      results[from] =
+        failure instanceof InferenceTimeout
+          ? new RecordError('infer', ErrorCodes.INFERENCE_TIMEOUT, `the model hangs on this input: ${failure.message}`, { cause: failure })
+          : new RecordError('infer', ErrorCodes.INFERENCE_FAILED, `model failed on this input: ${messageOf(failure)}`, { cause: failure });
       return;
     }
     const mid = from + Math.floor(count / 2);
@@ -91,5 +112,16 @@ async function scoreRange(
       bad < 0
         ? values
         : new RecordError('infer', ErrorCodes.BAD_MODEL_OUTPUT, `model output ${columns[bad]!.field} is not finite`);
+  }
+}
+
+/** Whether the model still scores the known-good row (true when there is none to try). */
+async function scoresKnownGood(model: ModelRuntime, options: InferOptions): Promise<boolean> {
+  if (!options.knownGood) return true;
+  try {
+    const out = await callModel(model, options.knownGood, 1, options.timeoutMs ?? 0);
+    return out.length === model.outputWidth;
+  } catch {
+    return false;
   }
 }

@@ -5,6 +5,7 @@ import { noopObserver, type Observer } from '../observer.js';
 import { BatchPolicy } from './batcher.js';
 import { featurize, type Features } from './featurize.js';
 import { scoreRows } from './infer.js';
+import { ModelHealth } from './modelHealth.js';
 import type { InputFields, Outcome } from './outcome.js';
 
 /**
@@ -32,6 +33,10 @@ export interface ScorerOptions {
   /** Attempts for a model call whose failure is marked retryable, before the batch is split. */
   inferRetries?: number;
   inferRetryBackoffMs?: number;
+  /** A model call that takes longer is abandoned and the runtime restarted (INFERENCE_TIMEOUT_MS; 0: none). */
+  inferTimeoutMs?: number;
+  /** First wait before trying a model that failed the known-good row again (doubles up to 10 s). */
+  modelRetryBackoffMs?: number;
   now?: () => number;
 }
 
@@ -62,6 +67,7 @@ export class Scorer {
   readonly #observer: Observer;
   readonly #batcher: BatchPolicy<Entry>;
   readonly #log: Logger;
+  readonly #health: ModelHealth;
   #current: Promise<void> | null = null;
   #idleScheduled = false;
   #timer: NodeJS.Timeout | null = null;
@@ -70,6 +76,12 @@ export class Scorer {
     this.#o = options;
     this.#observer = options.observer ?? noopObserver;
     this.#log = options.logger;
+    this.#health = new ModelHealth({
+      model: options.model,
+      logger: options.logger,
+      observer: this.#observer,
+      ...(options.modelRetryBackoffMs === undefined ? {} : { backoffMs: options.modelRetryBackoffMs }),
+    });
     this.#batcher = new BatchPolicy<Entry>({
       maxBatchSize: options.maxBatchSize,
       maxBatchDelayMs: options.maxBatchDelayMs,
@@ -79,6 +91,18 @@ export class Scorer {
 
   get model(): ModelRuntime {
     return this.#o.model;
+  }
+
+  /**
+   * The model scores rows it is known to score. While false, nothing is answered: the scorer tries the same rows
+   * again until the model works, and inputs should stop taking in more (onHealthChange).
+   */
+  get healthy(): boolean {
+    return this.#health.healthy;
+  }
+
+  onHealthChange(listener: (healthy: boolean) => void): void {
+    this.#health.onChange(listener);
   }
 
   /** Inputs queued for a model call (not counting the call running now). */
@@ -125,10 +149,11 @@ export class Scorer {
     }
   }
 
-  /** Stops the flush timer (shutdown); a running model call still answers. */
+  /** Stops the flush timer and any retrying of a failed model (shutdown); a running model call still answers. */
   close(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    this.#health.close();
   }
 
   #schedule(): void {
@@ -164,22 +189,32 @@ export class Scorer {
     });
   }
 
-  /** Scores one batch's valid rows and answers every batch whose last input it held. Never rejects. */
+  /**
+   * Scores one batch's valid rows and answers every batch whose last input it held. Never rejects. While the model
+   * fails rows it is known to score, the same rows are tried again (modelHealth.ts); after close() they are left
+   * unanswered.
+   */
   async #score(entries: Entry[]): Promise<void> {
     const valid: Entry[] = [];
     for (const e of entries) if (e.features !== null) valid.push(e);
+    const rows = valid.map((e) => e.features!.row);
     const results =
       valid.length === 0
         ? []
-        : await scoreRows(
-            this.#o.model,
-            valid.map((e) => e.features!.row),
-            {
-              retries: this.#o.inferRetries ?? 2,
-              retryBackoffMs: this.#o.inferRetryBackoffMs ?? 50,
-              onModelCall: (rows, seconds) => this.#observer.batch(rows, seconds),
-            },
-          ).catch((err: unknown) => valid.map(() => new RecordError('infer', ErrorCodes.INFERENCE_FAILED, messageOf(err))));
+        : await this.#health
+            .untilAvailable(() =>
+              scoreRows(this.#o.model, rows, {
+                retries: this.#o.inferRetries ?? 2,
+                retryBackoffMs: this.#o.inferRetryBackoffMs ?? 50,
+                timeoutMs: this.#o.inferTimeoutMs ?? 0,
+                knownGood: this.#health.knownGood,
+                onModelCall: (count, seconds) => this.#observer.batch(count, seconds),
+              }),
+            )
+            .catch((err: unknown) => valid.map(() => new RecordError('infer', ErrorCodes.INFERENCE_FAILED, messageOf(err))));
+    if (results === null) return;
+    const good = results.findIndex((r) => !(r instanceof RecordError));
+    if (good >= 0) this.#health.scored(rows[good]!);
     let v = 0;
     for (const e of entries) {
       let outcome: Outcome;

@@ -44,9 +44,9 @@ describe('10,000 inputs over 3 partitions with 1% poison, at-least-once', () => 
       },
       { timeoutMs: 120_000, intervalMs: 200, message: 'all 10,000 outcomes committed' },
     );
-    predictions = await readAll(testBrokers(), topics.output, { expected: TOTAL - inputs.poison.size, timeoutMs: 60_000 });
-    deadLetters = await readAll(testBrokers(), topics.dlq, { expected: inputs.poison.size, timeoutMs: 60_000 });
-    const sent = await readAll(testBrokers(), topics.input, { expected: TOTAL, timeoutMs: 60_000 });
+    predictions = await readAll(testBrokers(), topics.output, { timeoutMs: 60_000 });
+    deadLetters = await readAll(testBrokers(), topics.dlq, { timeoutMs: 60_000 });
+    const sent = await readAll(testBrokers(), topics.input, { timeoutMs: 60_000 });
     sentAt = new Map(sent.map((m) => [m.key!.toString(), { partition: m.partition, offset: m.offset, timestamp: m.timestamp }]));
   });
 

@@ -51,9 +51,9 @@ test('an input whose dead letter would exceed the dead-letter topic’s max.mess
     { timeoutMs: 60_000, message: 'all four inputs committed' },
   );
 
-  const predictions = await readAll(testBrokers(), topics.output, { expected: 2 });
+  const predictions = await readAll(testBrokers(), topics.output);
   assert.deepEqual(predictions.map((m) => m.key?.toString()), ['a', 'b'], 'the inputs around it are scored, in order');
-  const deadLetters = await readAll(testBrokers(), topics.dlq, { expected: 2 });
+  const deadLetters = await readAll(testBrokers(), topics.dlq);
   assert.equal(deadLetters.length, 2);
   const [dropped, kept] = deadLetters;
   assert.equal(dropped!.key?.toString(), 'large', 'the key stays');

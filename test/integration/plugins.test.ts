@@ -141,8 +141,8 @@ describe('plug-ins from outside src/: a JSON wire format and a constant model ru
       },
       { timeoutMs: 60_000, intervalMs: 200, message: `all ${total} outcomes committed` },
     );
-    predictions = await readAll(testBrokers(), topics.output, { expected: GOOD, timeoutMs: 30_000 });
-    deadLetters = await readAll(testBrokers(), topics.dlq, { expected: bad.size, timeoutMs: 30_000 });
+    predictions = await readAll(testBrokers(), topics.output, { timeoutMs: 30_000 });
+    deadLetters = await readAll(testBrokers(), topics.dlq, { timeoutMs: 30_000 });
   });
 
   after(async () => {

@@ -118,62 +118,119 @@ export interface ReadMessage {
   timestamp: string;
 }
 
-export interface ReadAllOptions {
-  /** Resolve as soon as at least this many messages are read. */
-  expected: number;
-  timeoutMs?: number;
+export interface ReadOptions {
   /** Default `read_committed` (kafkajs' default): aborted transactional messages are never returned. */
   isolation?: 'read_committed' | 'read_uncommitted';
   /** Read in this group, from its committed offsets (default: a fresh group, from the beginning). */
   groupId?: string;
+  /** A transaction left open by a killed writer holds read_committed readers back until it times out (60 s). */
+  timeoutMs?: number;
 }
 
 /**
- * Reads `topic` from the beginning in a fresh consumer group until `expected` messages are in (or `timeoutMs`
- * passes: then it resolves with what it has, so the caller's assertion shows the shortfall). Messages of one
- * partition are in offset order. Commits nothing; the consumer is closed on every path.
+ * Reads `topic` to its end and returns every message, each partition's in offset order: see readTopicToEnd. A
+ * surplus (a repeat, a stray write) is read like everything else, so a count the caller asserts is exact.
  */
-export async function readAll(brokers: string[], topic: string, options: ReadAllOptions): Promise<ReadMessage[]> {
-  const { expected, timeoutMs = 30_000, isolation = 'read_committed', groupId = uniqueName('test-read') } = options;
-  const consumer = createKafka(brokers).consumer({
-    groupId,
+export async function readAll(brokers: string[], topic: string, options: ReadOptions = {}): Promise<ReadMessage[]> {
+  const messages: ReadMessage[] = [];
+  await readTopicToEnd(brokers, topic, (m) => messages.push(m), { timeoutMs: 30_000, ...options });
+  return messages;
+}
+
+/**
+ * Calls `onMessage` for every message of `topic` (each partition in offset order) until every partition's position
+ * reaches the end offset it had when reading started: writers must be done by then (if one is still writing, what
+ * it adds later may or may not be read). Reads from the beginning in a fresh consumer group, or from `groupId`'s
+ * committed offsets. Returns the number of messages. Commits nothing; the consumer is closed on every path. Rejects
+ * on timeout (default 120 s), naming the partitions that did not reach their end.
+ */
+export async function readTopicToEnd(
+  brokers: string[],
+  topic: string,
+  onMessage: (m: ReadMessage) => void,
+  { isolation = 'read_committed', groupId, timeoutMs = 120_000 }: ReadOptions = {},
+): Promise<number> {
+  const kafka = createKafka(brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  // Where reading starts (the log start, or the group's committed offset) and where it ends, per partition.
+  const positions = new Map<number, bigint>();
+  let ends: Map<number, bigint>;
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    for (const o of offsets) positions.set(o.partition, BigInt(o.low));
+    if (groupId !== undefined) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      for (const p of committed?.partitions ?? []) if (p.offset !== '-1') positions.set(p.partition, BigInt(p.offset));
+    }
+    ends = new Map(offsets.filter((o) => BigInt(o.high) > positions.get(o.partition)!).map((o) => [o.partition, BigInt(o.high)]));
+  } finally {
+    await withTimeout(admin.disconnect(), CLOSE_TIMEOUT_MS, 'admin disconnect');
+  }
+  if (ends.size === 0) return 0;
+
+  const reached = (): boolean => [...ends].every(([p, end]) => positions.get(p)! >= end);
+  const consumer = kafka.consumer({
+    groupId: groupId ?? uniqueName('test-read'),
     readUncommitted: isolation === 'read_uncommitted',
     maxWaitTimeInMs: 250, // short fetch waits: the final disconnect does not wait out a long poll
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
     retry: { retries: 8, initialRetryTime: 100 },
   });
-  const messages: ReadMessage[] = [];
+  let count = 0;
   let failed = false;
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      const finish = (err?: unknown): void => {
-        clearTimeout(timer);
-        if (err === undefined) resolve();
-        else reject(err instanceof Error ? err : new Error(String(err)));
+      const timer = setTimeout(() => {
+        const behind = [...ends]
+          .filter(([p, end]) => positions.get(p)! < end)
+          .map(([p, end]) => `${p}: at ${positions.get(p)} of ${end}`);
+        reject(new Error(`reading ${topic} to its end took over ${timeoutMs} ms (${isolation}; behind: ${behind.join(', ')})`));
+      }, timeoutMs);
+      const advance = (partition: number, lastOffset: string): void => {
+        const next = BigInt(lastOffset) + 1n;
+        if (next > (positions.get(partition) ?? 0n)) positions.set(partition, next);
+        if (reached()) {
+          clearTimeout(timer);
+          resolve();
+        }
       };
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (!payload.restart) finish(payload.error);
+      // Batches of only control records or aborted messages never reach eachBatch, but they move the position.
+      consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic === topic && payload.batchSize === 0) advance(payload.partition, payload.lastOffset);
       });
-      if (expected <= 0) finish();
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) {
+          clearTimeout(timer);
+          reject(payload.error);
+        }
+      });
       consumer
         .run({
           autoCommit: false,
-          eachMessage: async ({ topic: from, partition, message }) => {
-            messages.push({
-              topic: from,
-              partition,
-              offset: message.offset,
-              key: message.key,
-              value: message.value,
-              headers: message.headers ?? {},
-              timestamp: message.timestamp,
-            });
-            if (messages.length >= expected) finish();
+          eachBatch: async ({ batch }) => {
+            for (const message of batch.messages) {
+              count++;
+              onMessage({
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: message.offset,
+                key: message.key,
+                value: message.value,
+                headers: message.headers ?? {},
+                timestamp: message.timestamp,
+              });
+            }
+            advance(batch.partition, batch.lastOffset());
           },
         })
-        .catch(finish);
+        .catch((err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        });
     });
   } catch (err) {
     failed = true;
@@ -184,7 +241,7 @@ export async function readAll(brokers: string[], topic: string, options: ReadAll
       if (!failed) throw err;
     });
   }
-  return messages;
+  return count;
 }
 
 /** Disconnects with a timeout; a consumer that does not close in time is left to the process exit. */

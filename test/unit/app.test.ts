@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { App, type AppInput } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { KafkaInputParts } from '../../src/kafka/create.js';
-import { StubModel, boreholeSignature, silentLogger } from './support.js';
+import { StubModel, boreholeSignature, goodBorehole, silentLogger, waitFor } from './support.js';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { ErrorCodes, StreamserveError } from '../../src/errors.js';
@@ -152,4 +152,27 @@ describe('App (no broker)', () => {
     assert.equal((logged[0]!.err as { message: string }).message, refused.message);
     assert.equal(app.state, 'failed');
   });
+
+  test('a stop while the model fails everything does not wait for it: exit 1 at once, the unanswered input left uncommitted', async () => {
+    const config = loadConfig({ env: {}, flags: { brokers: 'no-broker:9092', 'admin-port': '0', 'log-level': 'silent', 'shutdown-timeout-ms': '20000' } });
+    const model = new StubModel({ signature: await boreholeSignature(), failsOn: () => true });
+    const input = new StubInput();
+    const app = new App({
+      config,
+      logger: silentLogger,
+      loadModel: async () => model,
+      createInput: async (parts) => {
+        input.inflight = 1;
+        parts.scorer.submit({ inputs: [{ id: 'a', event_time: 1, ...goodBorehole(1) }], done: () => void (input.inflight = 0) });
+        return input;
+      },
+    });
+    await app.start();
+    await waitFor(() => !app.readiness().checks.modelHealthy, { what: 'the model to be seen failing' });
+    const started = Date.now();
+    assert.equal(await app.stop(), 1, 'not clean: an input never got its outcome');
+    assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms, not at the 20 s deadline`);
+    assert.equal(input.inflight, 1, 'the input never got an outcome (no dead letter)');
+  });
 });
+

@@ -40,6 +40,14 @@ export function delayed(model: ModelRuntime, ms: number): ModelRuntime {
   });
 }
 
+/** Tells `onCall` how many rows each model call scores. */
+export function observed(model: ModelRuntime, onCall: (rows: number) => void): ModelRuntime {
+  return around(model, (rows, count) => {
+    onCall(count);
+    return model.predict(rows, count);
+  });
+}
+
 /** Rejects any call whose batch holds a row that `marked` picks (rows are `inputWidth` floats, row-major). */
 export function failingOn(model: ModelRuntime, marked: (row: Float32Array) => boolean): ModelRuntime {
   return around(model, async (rows, count) => {

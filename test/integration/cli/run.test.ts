@@ -77,8 +77,8 @@ describe('streamserve run as a process', () => {
     second.child.kill('SIGTERM');
     assert.equal(await second.exitWithin(30_000, 'second instance exit'), 0, second.stderr().slice(-3000));
 
-    const predictions = await readAll(testBrokers(), topics.output, { expected: inputs.valid.size, timeoutMs: 60_000 });
-    const dead = await readAll(testBrokers(), topics.dlq, { expected: inputs.poison.size, timeoutMs: 60_000 });
+    const predictions = await readAll(testBrokers(), topics.output, { timeoutMs: 60_000 });
+    const dead = await readAll(testBrokers(), topics.dlq, { timeoutMs: 60_000 });
     const outcomeIds = [...predictions, ...dead].map((m) => m.key!.toString());
     const seen = new Set(outcomeIds);
     const lost = inputs.messages.filter((m) => !seen.has(m.key as string)).length;

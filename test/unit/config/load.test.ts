@@ -142,6 +142,18 @@ describe('loadConfig', () => {
     assert.match(configError({ flags: { 'dlq-topic': 'borehole-predictions' } }).message, /dlqTopic/);
   });
 
+  test('WIRE_FORMAT=confluent is refused (planned, not implemented), naming the setting, its env var and its flag', () => {
+    for (const sources of [{ env: { WIRE_FORMAT: 'confluent' } }, { flags: { 'wire-format': 'confluent' } }, { file: configFile({ wireFormat: 'confluent' }) }]) {
+      const err = configError(sources);
+      const lines = problemLines(err);
+      assert.equal(lines.length, 1, err.message);
+      assert.match(lines[0]!, /^ {2}- wireFormat \(WIRE_FORMAT \/ --wire-format\): /);
+      assert.match(lines[0]!, /only raw is supported.*confluent.*is planned/);
+      assert.match(lines[0]!, /\(got "confluent"\)$/);
+    }
+    assert.equal(loadConfig({ env: { WIRE_FORMAT: 'raw' } }).wireFormat, 'raw');
+  });
+
   test("brokers: 'a:1, b:2' is two brokers, trimmed; a file may give an array", () => {
     assert.deepEqual(loadConfig({ env: { KAFKA_BROKERS: 'a:1, b:2' } }).brokers, ['a:1', 'b:2']);
     assert.deepEqual(loadConfig({ flags: { brokers: ' localhost:9092 ,,' } }).brokers, ['localhost:9092']);

@@ -6,7 +6,7 @@ import { Header } from '../../../src/kafka/headers.js';
 import { kafkaFailure } from '../../../src/kafka/errors.js';
 import { protocolError } from './kafkajsErrors.js';
 import { scaleInput, unscaleOutput } from '../../../src/model/signature.js';
-import { boreholeSignature, inputSchema, predictionSchema, waitFor } from '../support.js';
+import { StubModel, boreholeSignature, inputSchema, predictionSchema, waitFor } from '../support.js';
 import {
   DLQ,
   NOW,
@@ -193,6 +193,26 @@ describe('KafkaInput, at-least-once', () => {
     assert.equal(h.input.paused, false);
     assert.equal(sink.accepted.length, 25);
     await h.input.drain();
+  });
+
+  test('a model that fails every row: nothing written or committed, the consumer paused; all scored once it works again', within, async (t) => {
+    let broken = false;
+    const model = new StubModel({ signature: f.signature, failsOn: () => broken });
+    const sink = new StubSink();
+    const h = await startInput(t, f, { output: { sink }, model });
+    broken = true;
+    await h.fetch(goodInputs(f, 0, 0, 5));
+    await waitFor(() => h.consumer.pauses.length === 1, { what: 'the input to pause' });
+    assert.deepEqual(h.consumer.pauses, [true], 'fetching pauses while the model fails');
+    await waitFor(() => model.batchSizes.length >= 4, { what: 'the model to be tried again' });
+    assert.equal(sink.accepted.length, 0, 'no outcome, no dead letter, while the model fails');
+    assert.deepEqual(h.consumer.commits, [], 'nothing committed past the failure');
+    broken = false;
+    await waitFor(() => sink.accepted.length === 5, { what: 'the outcomes once the model works' });
+    assert.ok(sink.accepted.every((m) => m.topic === OUTPUT), 'every input predicted, none dead-lettered');
+    assert.deepEqual(h.consumer.pauses, [true, false], 'and fetching resumed');
+    await h.input.drain();
+    assert.deepEqual(h.consumer.commits.at(-1), [{ topic: TOPIC, partition: 0, offset: '5' }]);
   });
 
   test('outcomes scored while a send runs go out together in the next send, in order', within, async (t) => {

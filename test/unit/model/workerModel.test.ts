@@ -5,6 +5,9 @@ import { loadModel } from '../../../src/model/tfjsModel.js';
 import { sampleBoreholeInputs } from '../../../src/model/borehole.js';
 import { scaleInput } from '../../../src/model/signature.js';
 import { ErrorCodes, StreamserveError } from '../../../src/errors.js';
+import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const DIR = 'weights/borehole';
 
@@ -54,4 +57,21 @@ test("a load failure in the worker keeps the runtime's error code", async () => 
     loadWorkerModel({ dir: DIR, device: 'gpu', logLevel: 'silent' }),
     (err: unknown) => err instanceof StreamserveError && err.code === ErrorCodes.CONFIG_INVALID && /"gpu"/.test(err.message),
   );
+});
+
+test('restart() replaces the worker; a worker whose model cannot be loaded is started again by a later call', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'worker-model-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await cp(DIR, dir, { recursive: true });
+  const model = await loadWorkerModel({ dir, device: 'cpu', logLevel: 'silent' });
+  t.after(() => model.close());
+  const row = new Float32Array(8);
+  const first = await model.predict(row, 1);
+
+  await rename(join(dir, 'model.json'), join(dir, 'model.json.away'));
+  await assert.rejects(model.restart!(), (err: unknown) => err instanceof StreamserveError && err.code === ErrorCodes.MODEL_LOAD_FAILED);
+  await assert.rejects(model.predict(row, 1), (err: unknown) => err instanceof StreamserveError && err.code === ErrorCodes.MODEL_LOAD_FAILED, 'still unloadable: the call starts a worker, which fails');
+
+  await rename(join(dir, 'model.json.away'), join(dir, 'model.json'));
+  assert.deepEqual([...(await model.predict(row, 1))], [...first], 'the next call starts a worker that loads the model again');
 });

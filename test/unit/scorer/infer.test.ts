@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { scoreRows, type InferOptions, type RowResult } from '../../../src/scorer/infer.js';
+import { ModelUnavailable, scoreRows, type InferOptions, type RowResult } from '../../../src/scorer/infer.js';
 import { parseSignature, unscaleOutput } from '../../../src/model/signature.js';
 import { ErrorCodes, RecordError, StreamserveError, type ErrorCode } from '../../../src/errors.js';
 import { StubModel } from '../support.js';
@@ -136,5 +136,44 @@ describe('scoreRows', () => {
     const results = await scoreRows(model, rowsOf([1, 1], [2, 2], [3, 3]), noWait);
     assert.equal(results.length, 3);
     results.forEach((r, i) => assertFailed(r, ErrorCodes.BAD_MODEL_OUTPUT, `row ${i}`));
+  });
+
+  test('a model that fails every row, the known-good row too, is unavailable: nothing is split or dead-lettered', async () => {
+    const model = new StubModel({ signature, outputs: sumDiff, failsOn: () => true });
+    const rows = rowsOf([1, 1], [2, 2], [3, 3], [4, 4]);
+    await assert.rejects(scoreRows(model, rows, { ...noWait, knownGood: Float32Array.of(9, 9) }), (err: unknown) => err instanceof ModelUnavailable && err.code === ErrorCodes.MODEL_UNAVAILABLE);
+    assert.deepEqual(model.batchSizes, [4, 1], 'the batch, then the known-good row; no halving');
+  });
+
+  test('a row the model fails while it scores the known-good row is poison: dead-lettered alone', async () => {
+    const model = new StubModel({ signature, outputs: sumDiff, failsOn: (row) => row[0] === 2 });
+    const rows = rowsOf([1, 1], [2, 2], [3, 3], [4, 4]);
+    const results = await scoreRows(model, rows, { ...noWait, retries: 0, knownGood: Float32Array.of(9, 9) });
+    assertFailed(results[1], ErrorCodes.INFERENCE_FAILED, 'the failing row');
+    for (const i of [0, 2, 3]) assertScored(results[i], rows[i]!, `row ${i}`);
+  });
+
+  test('a call that hangs past the timeout is abandoned and the runtime restarted; a row that always hangs is INFERENCE_TIMEOUT alone', async () => {
+    const model = new StubModel({ signature, outputs: sumDiff });
+    const hangs = (rows: Float32Array, count: number) => {
+      for (let i = 0; i < count; i++) if (rows[i * 2] === 2) return true;
+      return false;
+    };
+    let restarts = 0;
+    const hanging = Object.assign(Object.create(model) as StubModel, {
+      predict: (rows: Float32Array, count: number) => (hangs(rows, count) ? new Promise<Float32Array>(() => {}) : model.predict(rows, count)),
+      restart: async () => void restarts++,
+    });
+    const rows = rowsOf([1, 1], [2, 2], [3, 3], [4, 4]);
+    const results = await scoreRows(hanging, rows, { ...noWait, timeoutMs: 30, knownGood: Float32Array.of(9, 9) });
+    assertFailed(results[1], ErrorCodes.INFERENCE_TIMEOUT, 'the hanging row');
+    for (const i of [0, 2, 3]) assertScored(results[i], rows[i]!, `row ${i}`);
+    assert.equal(restarts, 3, 'one timeout (and restart) per halving: 4 rows, 2 rows, 1 row');
+  });
+
+  test('a model that hangs on everything, the known-good row too, is unavailable', async () => {
+    const model = new StubModel({ signature, outputs: sumDiff });
+    const hanging = Object.assign(Object.create(model) as StubModel, { predict: () => new Promise<Float32Array>(() => {}), restart: async () => {} });
+    await assert.rejects(scoreRows(hanging, rowsOf([1, 1], [2, 2]), { ...noWait, timeoutMs: 20, knownGood: Float32Array.of(9, 9) }), ModelUnavailable);
   });
 });

@@ -252,4 +252,34 @@ describe('Scorer', () => {
     assert.deepEqual(answers, [[]]);
     assert.deepEqual(model.batchSizes, []);
   });
+
+  test('a model that fails every row, the known-good row too: nothing answered, unhealthy, then everything once it works again', within, async (t) => {
+    let broken = true;
+    const model = new StubModel({ signature, failsOn: () => broken });
+    const scorer = makeScorer(t, model, { modelRetryBackoffMs: 5 });
+    const health: boolean[] = [];
+    scorer.onHealthChange((healthy) => health.push(healthy));
+    const answers: Outcome[][] = [];
+    scorer.submit({ inputs: cases(0, 5, false).map((c) => c.input), done: (outcomes) => answers.push(outcomes) });
+    await waitFor(() => !scorer.healthy, { what: 'the scorer to see the model fail' });
+    await waitFor(() => model.batchSizes.length >= 6, { what: 'a few more tries' });
+    assert.equal(answers.length, 0, 'no input is answered (no dead letter) while the model fails everything');
+    broken = false;
+    await waitFor(() => answers.length === 1, { what: 'the answer once the model works' });
+    assert.ok(answers[0]!.every((o) => !(o instanceof RecordError)), 'every input predicted, none dead-lettered');
+    assert.equal(scorer.healthy, true);
+    assert.deepEqual(health, [false, true]);
+  });
+
+  test('close() while the model fails leaves the rows unanswered and drain() returns', within, async (t) => {
+    const model = new StubModel({ signature, failsOn: () => true });
+    const scorer = makeScorer(t, model, { modelRetryBackoffMs: 5 });
+    const answers: Outcome[][] = [];
+    scorer.submit({ inputs: cases(0, 3, false).map((c) => c.input), done: (outcomes) => answers.push(outcomes) });
+    await waitFor(() => !scorer.healthy, { what: 'the model to fail' });
+    scorer.close();
+    await scorer.drain();
+    assert.deepEqual(answers, []);
+  });
 });
+
