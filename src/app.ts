@@ -99,6 +99,8 @@ export class App implements AdminSource {
   #scorer: Scorer | null = null;
   #input: AppInput | null = null;
   #stopping: Promise<number> | null = null;
+  /** The error the app failed on by itself, once. */
+  #fatal: Error | null = null;
 
   constructor(options: AppOptions) {
     this.#options = options;
@@ -181,11 +183,21 @@ export class App implements AdminSource {
     throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `wireFormat ${this.#config.wireFormat} is not supported yet`);
   }
 
+  /**
+   * The app failed by itself (a fatal Kafka error, src/kafka/errors.ts): the error is logged here, once, under `err`
+   * with its code; readiness stays 503; the owner stops the app (exit 1), which commits only what was written.
+   */
   #fail(err: Error): void {
-    if (this.#state === 'failed') return;
+    if (this.#fatal !== null) return;
+    this.#fatal = err;
     this.#log.error({ err }, 'streamserve failed');
-    this.#state = 'failed';
+    if (this.#stopping === null) this.#state = 'failed';
     this.#onFatal(err);
+  }
+
+  /** The error the app failed on by itself (already logged), or null. */
+  get fatal(): Error | null {
+    return this.#fatal;
   }
 
   /**
@@ -199,7 +211,7 @@ export class App implements AdminSource {
   }
 
   async #stop(): Promise<number> {
-    const failed = this.#state === 'failed';
+    const failed = this.#state === 'failed' || this.#fatal !== null;
     this.#state = 'draining';
     const started = Date.now();
     this.#log.info({ inflight: this.#input?.inflight ?? 0, timeoutMs: this.#config.shutdownTimeoutMs }, 'stopping');
@@ -248,9 +260,9 @@ export class App implements AdminSource {
       this.#log.warn({ code: ErrorCodes.SHUTDOWN_TIMEOUT, pending }, `${pending.join(', ')} did not close in time; left behind`);
     }
     clearTimeout(timer);
-    this.#state = failed ? 'failed' : 'stopped';
+    this.#state = failed || this.#fatal !== null ? 'failed' : 'stopped';
     this.#log.info({ ms: Date.now() - started, clean, ...this.#stats.snapshot() }, 'stopped');
-    return clean ? 0 : 1;
+    return clean && this.#fatal === null ? 0 : 1;
   }
 
   readiness(): Readiness {

@@ -16,6 +16,10 @@
 # KAFKA_KEEP_DATA, KAFKA_AUTO_CREATE_TOPICS (false), KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_CDS (1),
 # KAFKA_START_TIMEOUT (60), KAFKA_STOP_TIMEOUT (30), KAFKA_CLUSTER_ID, JAVA_HOME, and KAFKA_OWNER_PID: when set, a
 # watchdog stops the broker once that process is gone, so a crashed test runner never leaves a broker behind.
+# KAFKA_AUTHORIZER=1 starts the broker with ACLs enforced (StandardAuthorizer) but allowing everything a resource has
+# no ACL for (allow.everyone.if.no.acl.found), so tests can take a permission away with a DENY ACL. On the PLAINTEXT
+# listeners every client is User:ANONYMOUS, the broker's own connections included: deny only what a client needs
+# and the broker does not (WRITE or READ on topics, groups, transactional ids; never CLUSTER_ACTION on the cluster).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +35,7 @@ CONF="$WORK/server.properties"
 # any 16-byte base64url UUID works; this is the default used by the official Docker image
 CLUSTER_ID="${KAFKA_CLUSTER_ID:-5L6g3nShT-eMCtK--X86sw}"
 AUTO_CREATE="${KAFKA_AUTO_CREATE_TOPICS:-false}"
+AUTHORIZER="${KAFKA_AUTHORIZER:-0}"
 KEEP_DATA="${KAFKA_KEEP_DATA:-0}"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 # small heap: the broker keeps message data in the page cache, not on the heap; the machine has 2 cores
@@ -178,6 +183,12 @@ case "${1:-}" in
     mkdir -p "$DATA" "$LOGS"
     sed -e "s#@PORT@#$PORT#g" -e "s#@CPORT@#$CPORT#g" -e "s#@DATA@#$DATA#g" \
         -e "s#@AUTO_CREATE@#$AUTO_CREATE#g" "$HERE/server.properties.in" > "$CONF"
+    if [[ "$AUTHORIZER" == 1 ]]; then
+      # no super.users: with one principal for everyone, a super user would exempt the clients under test too
+      printf '%s\n' '' '# ---- ACLs enforced (KAFKA_AUTHORIZER=1): allowed where a resource has no ACL ----' \
+        'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer' \
+        'allow.everyone.if.no.acl.found=true' >> "$CONF"
+    fi
     if [[ ! -f "$DATA/meta.properties" ]]; then
       TOOL_HEAP_OPTS="$FAST_TOOL_OPTS" tool kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$CONF" \
         > "$LOGS/format.log" 2>&1 || { cat "$LOGS/format.log" >&2; die "storage format failed"; }

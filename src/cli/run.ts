@@ -17,13 +17,16 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     await Promise.race([app.start(), failed.then((err) => Promise.reject(err))]);
   } catch (err) {
-    logger.error({ err }, 'startup failed');
+    // A failure the app reported itself is logged already, once.
+    if (err !== app.fatal) logger.error({ err }, 'startup failed');
+    else logger.error({ code: isStreamserveError(err) ? err.code : undefined }, 'startup failed');
     await app.stop();
     logger.flush();
     return isStreamserveError(err) && err.code === ErrorCodes.CONFIG_INVALID ? 2 : 1;
   }
-  const why = await Promise.race([stopOn.then((s) => ({ signal: s })), failed.then((err) => ({ err }))]);
-  logger.info(why, 'stop requested');
+  const why = await Promise.race([stopOn.then((signal) => ({ signal })), failed.then((err) => ({ err }))]);
+  // The app's own failure is logged once, by the app; here only its code.
+  logger.info('err' in why ? { fatal: isStreamserveError(why.err) ? why.err.code : why.err.name } : why, 'stop requested');
   const code = await app.stop();
   logger.flush();
   return 'err' in why ? 1 : code;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isStreamserveError } from '../errors.js';
 import { brokerUnavailable } from './client.js';
+import { isFatal } from './errors.js';
 import { noopObserver, type Observer } from '../observer.js';
 import type { KafkaOutput, OutputContext, Sink } from './output.js';
 import type { InputRecord, OutboundMessage } from './records.js';
@@ -51,7 +52,7 @@ export class AtLeastOnceOutput implements KafkaOutput {
     try {
       await this.#o.sink.start();
     } catch (cause) {
-      throw brokerUnavailable(`cannot connect to ${this.#o.brokers?.join(',') ?? 'the brokers'}`, cause);
+      throw brokerUnavailable(`cannot connect to ${this.#o.brokers?.join(',') ?? 'the brokers'}`, cause, { operation: 'write' });
     }
   }
 
@@ -59,6 +60,13 @@ export class AtLeastOnceOutput implements KafkaOutput {
     const written = await this.#health.untilWritten(
       () => (messages.length > 0 ? this.#o.sink.send(messages) : Promise.resolve()),
       (err, retryInMs) => {
+        if (isFatal(err)) {
+          // Logged once, where the process stops on it; what this write held stays uncommitted.
+          this.#observer.sinkError(false);
+          this.#o.logger.warn({ code: err.code, messages: messages.length }, 'writing outcomes failed for good; not retrying');
+          this.#o.onFatal(err);
+          return 'fatal';
+        }
         this.#observer.sinkError(!isStreamserveError(err) || err.retryable);
         this.#o.logger.warn({ err, messages: messages.length, retryInMs }, 'writing outcomes failed; retrying');
         return 'retry';

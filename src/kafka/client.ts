@@ -2,6 +2,7 @@ import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/settings.js';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
+import { classifyKafkaError, kafkaFailure, type KafkaCall } from './errors.js';
 
 type KafkaSettings = Pick<Config, 'clientId' | 'ssl' | 'saslMechanism' | 'saslUsername' | 'saslPassword'> & {
   brokers: string[];
@@ -51,7 +52,12 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
 /** The kafkajs client type, for code outside src/kafka/ that is handed one (tests and the benchmark inject theirs). */
 export type KafkaClient = Kafka;
 
-/** The error for a broker that cannot be reached while doing `what`. */
-export function brokerUnavailable(what: string, cause: unknown): StreamserveError {
+/**
+ * The error for a Kafka call that failed while doing `what` (at start-up): the fatal error its cause is
+ * (src/kafka/errors.ts: refused for authorization, credentials, a setting), else BROKER_UNAVAILABLE. `call` names
+ * what the call used, for the fatal error's message.
+ */
+export function brokerUnavailable(what: string, cause: unknown, call: KafkaCall = { operation: 'describe' }): StreamserveError {
+  if (classifyKafkaError(cause).kind === 'fatal') return kafkaFailure(cause, call, { code: ErrorCodes.BROKER_UNAVAILABLE, message: what });
   return new StreamserveError(ErrorCodes.BROKER_UNAVAILABLE, `${what}: ${messageOf(cause)}`, { cause });
 }

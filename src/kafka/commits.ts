@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CommitPosition } from './offsetTracker.js';
+import { isFatal } from './errors.js';
 
 export interface CommitSchedulerOptions {
   /** The shortest time between two commits (a crash repeats at most about this much work). */
@@ -10,6 +11,8 @@ export interface CommitSchedulerOptions {
   commit: (positions: CommitPosition[]) => Promise<void>;
   /** Called with what a commit wrote. */
   committed: (positions: CommitPosition[]) => void;
+  /** Called when a commit failed for good (src/kafka/errors.ts `isFatal`); it is not retried. */
+  onFatal?: (err: Error) => void;
   logger: Logger;
   now?: () => number;
 }
@@ -18,7 +21,8 @@ const RETRY_MS = 1000;
 
 /**
  * At-least-once commits of acknowledged offsets. Coalesces: at most one commit in flight, and commits start at most
- * once per interval (a request in between asks for one at the end of the interval). A failed commit is retried.
+ * once per interval (a request in between asks for one at the end of the interval). A failed commit is retried,
+ * unless it failed for good.
  */
 export class CommitScheduler {
   readonly #o: CommitSchedulerOptions;
@@ -82,6 +86,13 @@ export class CommitScheduler {
       await this.#o.commit(positions);
       this.#o.committed(positions);
     } catch (err) {
+      if (isFatal(err)) {
+        // Logged once, where the process stops on it.
+        this.#o.logger.warn({ code: err.code, positions }, 'commit failed for good; not retrying');
+        this.close();
+        this.#o.onFatal?.(err);
+        return;
+      }
       this.#o.logger.warn({ err, positions }, 'commit failed; will retry');
       if (!this.#retry && !this.#closed) {
         this.#retry = setTimeout(() => {

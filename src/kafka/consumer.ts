@@ -1,6 +1,8 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { brokerUnavailable } from './client.js';
+import { ErrorCodes } from '../errors.js';
+import { classifyKafkaError, isFatal, kafkaFailure, type KafkaCall } from './errors.js';
 import { FetchWatch } from './fetchWatch.js';
 import type { CommitPosition } from './offsetTracker.js';
 
@@ -10,15 +12,6 @@ const MAX_RESTART_DELAY_MS = 30_000;
 const FETCH_STALL_GRACE_MS = 5000;
 /** Longer than kafkajs' request timeout (30 s) plus a retry's backoff: a node not fetched from for this long is left out. */
 const FETCH_FORGET_MS = 60_000;
-
-/** Errors no retry can fix (credentials, permissions): the consumer is not restarted after them. */
-function isPermanent(error: Error): boolean {
-  for (let e: unknown = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
-    const type = (e as { type?: unknown }).type;
-    if (/SASL|Authentication/i.test(e.name) || (typeof type === 'string' && /AUTHORIZATION_FAILED|SASL_AUTHENTICATION_FAILED/.test(type))) return true;
-  }
-  return false;
-}
 
 export interface TopicPartition {
   topic: string;
@@ -63,7 +56,7 @@ export interface GroupConsumerOptions {
   logger: Logger;
   /** Called on every join with the whole new assignment. */
   onAssigned: (assignment: TopicPartition[]) => void;
-  /** Called when the consumer crashed and will not restart by itself: the process should stop. */
+  /** Called when the consumer failed for good (src/kafka/errors.ts: an ACL, credentials): the process should stop. */
   onFatal: (err: Error) => void;
 }
 
@@ -116,7 +109,9 @@ export class GroupConsumer implements InputConsumer {
       maxWaitTimeInMs: options.fetchMaxWaitMs,
       minBytes: options.fetchMinBytes,
       allowAutoTopicCreation: false,
-      retry: { retries: 10 },
+      // kafkajs restarts itself after what it counts as retriable, which includes its retries running out on an
+      // authorization error: a fatal error (src/kafka/errors.ts) is ours to report instead.
+      retry: { retries: 10, restartOnFailure: (err) => Promise.resolve(classifyKafkaError(err).kind !== 'fatal') },
     });
     this.#fetches = new FetchWatch({ stallMs: options.fetchMaxWaitMs + FETCH_STALL_GRACE_MS, forgetMs: FETCH_FORGET_MS });
     const { events } = this.#consumer;
@@ -171,14 +166,29 @@ export class GroupConsumer implements InputConsumer {
       await this.#consumer.connect();
       await this.#consumer.subscribe({ topics: [this.#o.topic], fromBeginning: this.#o.fromBeginning });
     } catch (cause) {
-      throw brokerUnavailable(`cannot consume ${this.#o.topic}`, cause);
+      throw brokerUnavailable(`cannot consume ${this.#o.topic}`, cause, this.#call);
     }
     await this.#run();
   }
 
-  /** Commits positions as this group member (at-least-once). Rejects when the commit failed. */
+  /** What this consumer uses: reads the topic as a member of the group. */
+  get #call(): KafkaCall {
+    return { operation: 'read', topics: [this.#o.topic], group: this.#o.groupId };
+  }
+
+  /**
+   * Commits positions as this group member (at-least-once). Rejects when the commit failed: COMMIT_FAILED (retryable)
+   * or a fatal error (src/kafka/errors.ts).
+   */
   async commit(positions: readonly (CommitPosition & { metadata?: string | null })[]): Promise<void> {
-    await this.#consumer.commitOffsets([...positions]);
+    try {
+      await this.#consumer.commitOffsets([...positions]);
+    } catch (cause) {
+      const failure = kafkaFailure(cause, this.#call, { code: ErrorCodes.COMMIT_FAILED, message: 'committing offsets failed' });
+      // Refused by the group (an ACL): a member that may not commit is no member; readiness says so (groupJoined).
+      if (isFatal(failure)) this.#joined = false;
+      throw failure;
+    }
   }
 
   /** Pauses or resumes the whole topic (backpressure). */
@@ -251,13 +261,15 @@ export class GroupConsumer implements InputConsumer {
     // kafkajs has disconnected the consumer; it starts it again itself only when `restart` is true.
     this.#joined = false;
     this.#up = false;
-    if (restart || this.#closing) {
-      this.#log.error({ err: error, restart }, 'consumer crashed');
+    const failure = kafkaFailure(error, this.#call, { code: ErrorCodes.BROKER_UNAVAILABLE, message: 'consumer crashed' });
+    if (isFatal(failure)) {
+      // Logged once, under `err`, where the process stops on it (kafkajs is told not to restart after it).
+      this.#log.error({ code: failure.code, restart }, 'consumer crashed; cannot recover');
+      if (!this.#closing) this.#o.onFatal(failure);
       return;
     }
-    if (isPermanent(error)) {
-      this.#log.error({ err: error, restart }, 'consumer crashed; cannot recover');
-      this.#o.onFatal(error);
+    if (restart || this.#closing) {
+      this.#log.error({ err: error, restart }, 'consumer crashed');
       return;
     }
     // E.g. no group coordinator while the broker is down: kafkajs gives up, we keep trying (not ready meanwhile).
@@ -274,7 +286,14 @@ export class GroupConsumer implements InputConsumer {
       await this.#run();
     } catch (err) {
       await this.#consumer.disconnect().catch(() => {});
-      if (!this.#closing) this.#log.warn({ err, restartInMs: this.#scheduleRestart() }, 'restarting the consumer failed; retrying');
+      if (this.#closing) return;
+      const failure = kafkaFailure(err, this.#call, { code: ErrorCodes.BROKER_UNAVAILABLE, message: 'restarting the consumer failed' });
+      if (isFatal(failure)) {
+        this.#log.error({ code: failure.code }, 'restarting the consumer failed; cannot recover');
+        this.#o.onFatal(failure);
+        return;
+      }
+      this.#log.warn({ err, restartInMs: this.#scheduleRestart() }, 'restarting the consumer failed; retrying');
     }
   }
 

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { ErrorCodes, isStreamserveError } from '../errors.js';
+import { ErrorCodes, StreamserveError, isStreamserveError } from '../errors.js';
 import { noopObserver, type Observer } from '../observer.js';
 import type { KafkaOutput, OutputContext, TransactionalSink } from './output.js';
 import { tpKey, type InputRecord, type OutboundMessage } from './records.js';
 import type { GroupOffsets } from './groupOffsets.js';
 import { WriteHealth, type WriteHealthOptions } from './writeHealth.js';
+import { isFatal } from './errors.js';
 
 /** The transactional producers behind the output: src/kafka/transactionalSink.ts, or a stub in unit tests. */
 export interface TransactionalProducers extends TransactionalSink {
@@ -81,7 +82,16 @@ export class ExactlyOnceOutput implements KafkaOutput {
   }
 
   async claim(topic: string, partition: number): Promise<string | null> {
-    await this.#o.producers.fence(topic, partition);
+    if (this.#health.fatal) throw new StreamserveError(ErrorCodes.PRODUCE_FAILED, `not claiming ${topic}:${partition}: the output failed for good`);
+    try {
+      await this.#o.producers.fence(topic, partition);
+    } catch (err) {
+      if (isFatal(err)) {
+        this.#health.fail();
+        this.#o.onFatal(err);
+      }
+      throw err;
+    }
     const committed = (await this.#o.offsets.committed(topic)).get(partition) ?? null;
     this.#o.logger.debug({ topic, partition, committed }, 'claimed partition');
     return committed;
@@ -117,6 +127,13 @@ export class ExactlyOnceOutput implements KafkaOutput {
           this.#o.logger.warn({ err, topic, partition }, 'fenced by a newer owner of the partition; dropping its in-flight outcomes');
           tracker.lose(topic, partition);
           return 'drop';
+        }
+        if (isFatal(err)) {
+          // Logged once, where the process stops on it; the transaction was aborted, its offset stays uncommitted.
+          this.#observer.sinkError(false);
+          this.#o.logger.warn({ code: err.code, topic, partition, messages: g.messages.length }, 'transaction failed for good; not retrying');
+          this.#o.onFatal(err);
+          return 'fatal';
         }
         this.#observer.sinkError(true);
         this.#o.logger.warn({ err, topic, partition, messages: g.messages.length, retryInMs }, 'transaction failed; retrying');

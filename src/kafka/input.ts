@@ -8,6 +8,7 @@ import { noopObserver, type Observer } from '../observer.js';
 import type { InputBounds } from './bounds.js';
 import { CommitScheduler } from './commits.js';
 import { decodeAll } from './decodeAll.js';
+import { isFatal } from './errors.js';
 import { GroupConsumer, type BatchHandler, type FetchedBatch, type ConsumerSettings, type GroupConsumerOptions, type InputConsumer, type TopicPartition } from './consumer.js';
 import { GroupOffsets } from './groupOffsets.js';
 import { Intake } from './intake.js';
@@ -37,7 +38,10 @@ export interface KafkaInputOptions {
   offsets?: Pick<GroupOffsets, 'committed' | 'ends' | 'close'>;
   logger: Logger;
   observer?: Observer;
-  /** Called when the input failed for good (a consumer crash it cannot recover from). */
+  /**
+   * Called once when the input failed for good (src/kafka/errors.ts: a consumer crash, a write or a commit refused
+   * for authorization, a deleted topic): the owner should stop it, which commits only what was written.
+   */
   onFatal: (err: Error) => void;
   now?: () => number;
 }
@@ -72,13 +76,20 @@ export class KafkaInput {
     this.#observer = options.observer ?? noopObserver;
     this.#now = options.now ?? Date.now;
     const metadata = options.bounds ? (t: string, p: number) => options.bounds!.commitMetadata(t, p) : () => null;
-    this.#output = options.output({ tracker: this.#tracker, commitMetadata: metadata });
+    // Whatever part fails for good (output, consumer, commits) reports once; the process then stops.
+    let failed = false;
+    const onFatal = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      options.onFatal(err);
+    };
+    this.#output = options.output({ tracker: this.#tracker, commitMetadata: metadata, onFatal });
     const consumerOptions: GroupConsumerOptions = {
       ...options.consumer,
       kafka: options.kafka,
       logger: this.#log,
       onAssigned: (assignment) => this.#assign(assignment),
-      onFatal: options.onFatal,
+      onFatal,
     };
     this.#consumer = options.createConsumer ? options.createConsumer(consumerOptions) : new GroupConsumer(consumerOptions);
     this.#commits = this.#output.commitsOffsets
@@ -91,6 +102,7 @@ export class KafkaInput {
           },
           commit: (positions) => this.#consumer.commit(options.bounds ? positions.map((p) => ({ ...p, metadata: metadata(p.topic, p.partition) })) : positions),
           committed: (positions) => this.#tracker.markCommitted(positions),
+          onFatal,
           logger: this.#log,
         });
     this.#writes = new WriteQueue((records, messages) => this.#write(records, messages), this.#log);
@@ -253,7 +265,9 @@ export class KafkaInput {
       this.#claims.set(key, claim);
       // A failed claim is retried with the next batch (kafkajs fetches it again: nothing was resolved).
       claim.catch((err: unknown) => {
-        this.#log.warn({ err, topic, partition }, 'claiming partition failed');
+        // A fatal failure was reported by the output (and is logged once, where the process stops on it).
+        if (isFatal(err)) this.#log.warn({ code: err.code, topic, partition }, 'claiming partition failed for good');
+        else this.#log.warn({ err, topic, partition }, 'claiming partition failed');
         if (this.#claims.get(key) === claim) this.#claims.delete(key);
       });
     }

@@ -17,6 +17,11 @@ export interface LocalBrokerOptions {
   keepData?: boolean;
   /** Receives the script's output lines (download progress, start time, failures). */
   log?: (line: string) => void;
+  /**
+   * Enforce ACLs (StandardAuthorizer), allowing everyone where a resource has no ACL: tests take a permission away
+   * with a DENY ACL for User:ANONYMOUS (every PLAINTEXT client, the broker's own connections included).
+   */
+  authorizer?: boolean;
 }
 
 export interface LocalBroker {
@@ -47,6 +52,7 @@ class ScriptBroker implements LocalBroker {
   readonly port: number;
   readonly #workDir: string | undefined;
   readonly #log: (line: string) => void;
+  readonly #authorizer: boolean;
   #running = false;
   /** Operations run one at a time, in call order; concurrent stops share the queue and the second is a no-op. */
   #queue: Promise<void> = Promise.resolve();
@@ -56,6 +62,7 @@ class ScriptBroker implements LocalBroker {
     this.brokers = [`${HOST}:${this.port}`];
     this.#workDir = options.workDir;
     this.#log = options.log ?? (() => {});
+    this.#authorizer = options.authorizer ?? false;
   }
 
   setup(): Promise<void> {
@@ -117,6 +124,7 @@ class ScriptBroker implements LocalBroker {
       ...process.env,
       KAFKA_PORT: String(this.port),
       KAFKA_KEEP_DATA: keepData ? '1' : '0',
+      KAFKA_AUTHORIZER: this.#authorizer ? '1' : '0',
       // the script's watchdog stops the broker if this process dies without stopping it
       KAFKA_OWNER_PID: String(process.pid),
     };

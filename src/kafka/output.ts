@@ -18,9 +18,11 @@ export interface KafkaOutput {
   start(): Promise<void>;
   /**
    * Writes one send's outcomes: `messages[i]` is the outcome of `records[i]`; a partition's records come in offset
-   * order. Retries until written, until abort(), or until a partition is lost (revoked, or fenced by a newer owner).
-   * Resolves with the records whose outcomes were written; their offsets are then committed (`commitsOffsets`) or
-   * marked done in the tracker for the input to commit. Never rejects.
+   * order. Retries until written, until abort(), until a partition is lost (revoked, or fenced by a newer owner), or
+   * until a fatal failure (src/kafka/errors.ts: an ACL, a deleted topic), which it reports through the context's
+   * `onFatal` once; after that it writes nothing more (`writable` stays false). Resolves with the records whose
+   * outcomes were written; their offsets are then committed (`commitsOffsets`) or marked done in the tracker for the
+   * input to commit. Never rejects.
    */
   write(records: readonly InputRecord[], messages: readonly OutboundMessage[]): Promise<readonly InputRecord[]>;
   /**
@@ -46,12 +48,15 @@ export interface OutputContext {
   tracker: OffsetTracker;
   /** Metadata committed with each input partition's offset (a replay stores its plan there). */
   commitMetadata: (topic: string, partition: number) => string | null;
+  /** Called (once) when the output failed for good: the process should stop, committing only what was written. */
+  onFatal: (err: Error) => void;
 }
 
 /**
  * The producer of at-least-once outcomes. `send` resolves only when the broker has acknowledged every message and
- * rejects otherwise; after a rejection the caller assumes none were written and sends them all again. Messages of
- * one partition are written in the order given.
+ * rejects otherwise, with a StreamserveError: `retryable` (the caller assumes none were written and sends them all
+ * again) or fatal (src/kafka/errors.ts `isFatal`: never retried). Messages of one partition are written in the order
+ * given.
  */
 export interface Sink {
   send(messages: readonly OutboundMessage[]): Promise<void>;
@@ -68,7 +73,8 @@ export interface PartitionCommit {
 /**
  * The producers of exactly-once outcomes: `commit` writes the outcomes and commits the input offset atomically (one
  * Kafka transaction), resolving only when the transaction is committed. A rejection with code PRODUCER_FENCED means
- * another owner has the partition: its outcomes must be dropped, never retried. Any other rejection wrote nothing.
+ * another owner has the partition: its outcomes must be dropped, never retried. A fatal rejection (`isFatal`) is
+ * never retried either. Any rejection wrote nothing.
  */
 export interface TransactionalSink {
   commit(commit: PartitionCommit): Promise<void>;

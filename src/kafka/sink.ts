@@ -3,7 +3,8 @@ import { produceRequests } from './requests.js';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from './records.js';
 import type { ProducerSink } from './atLeastOnce.js';
-import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
+import { ErrorCodes } from '../errors.js';
+import { kafkaFailure } from './errors.js';
 
 /**
  * Writes outcomes with an idempotent producer (acks=all, one request in flight per broker), so a retried
@@ -37,17 +38,19 @@ export class KafkaSink implements ProducerSink {
     this.#log.info('producer connected');
   }
 
+  /**
+   * Rejects with a retryable PRODUCE_FAILED, or a fatal error (src/kafka/errors.ts) naming the topic refused. After
+   * a rejection none of the messages count as written.
+   */
   async send(messages: readonly OutboundMessage[]): Promise<void> {
-    try {
-      // In order, one request after another: a partition's messages keep their order across requests.
-      for (const topicMessages of produceRequests(messages)) {
+    // In order, one request after another: a partition's messages keep their order across requests.
+    for (const topicMessages of produceRequests(messages)) {
+      try {
         await this.#producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+      } catch (cause) {
+        const topics = topicMessages.map((t) => t.topic);
+        throw kafkaFailure(cause, { operation: 'write', topics }, { code: ErrorCodes.PRODUCE_FAILED, message: `writing ${messages.length} outcomes failed` });
       }
-    } catch (cause) {
-      throw new StreamserveError(ErrorCodes.PRODUCE_FAILED, `writing ${messages.length} outcomes failed: ${messageOf(cause)}`, {
-        retryable: true,
-        cause,
-      });
     }
   }
 

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { produceRequests } from './requests.js';
 import { tpKey } from './records.js';
 import type { PartitionCommit, TransactionalSink } from './output.js';
-import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
+import { ErrorCodes, StreamserveError } from '../errors.js';
+import { kafkaFailure, type KafkaCall } from './errors.js';
 
 export interface TransactionalSinkOptions {
   kafka: Kafka;
@@ -15,9 +16,6 @@ export interface TransactionalSinkOptions {
   /** Metadata committed with each input partition's offset (replay stores its plan there). */
   offsetMetadata?: (topic: string, partition: number) => string | null;
 }
-
-/** kafkajs error types that mean another producer with our transactional id has taken over. */
-const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
 
 /**
  * Exactly-once writes: one transactional producer per input partition, so whoever owns a partition fences any
@@ -45,7 +43,11 @@ export class KafkaTransactionalSink implements TransactionalSink {
    * earlier owner left open, so afterwards the committed offset can no longer move under us.
    */
   async fence(topic: string, partition: number): Promise<void> {
-    await this.#producer(topic, partition);
+    try {
+      await this.#producer(topic, partition);
+    } catch (cause) {
+      throw kafkaFailure(cause, this.#call(topic, partition, { operation: 'write', topics: [] }), { code: ErrorCodes.PRODUCE_FAILED, message: `claiming ${topic}:${partition} failed` });
+    }
   }
 
   commit(commit: PartitionCommit): Promise<void> {
@@ -62,15 +64,27 @@ export class KafkaTransactionalSink implements TransactionalSink {
   async #commit(commit: PartitionCommit): Promise<void> {
     const { topic, partition } = commit.source;
     const handle = this.#producer(topic, partition);
-    const producer = await handle;
+    const failed = `transaction for ${topic}:${partition} failed`;
+    const producer = await handle.catch((cause: unknown) => {
+      throw kafkaFailure(cause, this.#call(topic, partition, { operation: 'write', topics: [] }), { code: ErrorCodes.PRODUCE_FAILED, message: failed });
+    });
     let tx: Awaited<ReturnType<Producer['transaction']>> | undefined;
+    /** What the transaction was doing to which topics when it failed: what a topic authorization error is about. */
+    let step: Pick<KafkaCall, 'operation' | 'topics'> = { operation: 'write', topics: [] };
     try {
       tx = await producer.transaction();
-      for (const topicMessages of produceRequests(commit.messages)) await tx.sendBatch({ topicMessages });
+      // A refusal names its topic (patches/kafkajs+2.2.4.patch), so one request may go to several topics.
+      for (const topicMessages of produceRequests(commit.messages)) {
+        step = { operation: 'write', topics: topicMessages.map((t) => t.topic) };
+        await tx.sendBatch({ topicMessages });
+      }
       // kafkajs passes `metadata` through to TxnOffsetCommit, though its types leave it out.
       const offset: PartitionOffset & { metadata?: string | null } = { partition, offset: commit.nextOffset };
       if (this.#o.offsetMetadata) offset.metadata = this.#o.offsetMetadata(topic, partition);
+      // TxnOffsetCommit needs READ on the group and on the input topic.
+      step = { operation: 'read', topics: [topic] };
       await tx.sendOffsets({ consumerGroupId: this.#o.groupId, topics: [{ topic, partitions: [offset] }] });
+      step = { operation: 'write', topics: [...new Set(commit.messages.map((m) => m.topic))] };
       await tx.commit();
     } catch (cause) {
       // A failed transaction leaves the producer in a state not worth reasoning about: abort what can be
@@ -78,17 +92,18 @@ export class KafkaTransactionalSink implements TransactionalSink {
       if (tx?.isActive()) await tx.abort().catch(() => {});
       // Disconnect the producer this commit used (kafkajs may have reconnected it), not whatever is current now.
       await this.#disconnect(handle, tpKey(topic, partition));
-      const type = (cause as { type?: string }).type ?? '';
-      if (FENCED.has(type)) {
-        throw new StreamserveError(ErrorCodes.PRODUCER_FENCED, `another owner took over ${topic}:${partition}: ${messageOf(cause)}`, {
-          cause,
-        });
-      }
-      throw new StreamserveError(ErrorCodes.PRODUCE_FAILED, `transaction for ${topic}:${partition} failed: ${messageOf(cause)}`, {
-        retryable: true,
-        cause,
-      });
+      // Fenced (a newer epoch owns the id): PRODUCER_FENCED; refused (an ACL, a deleted topic): fatal; else retryable.
+      throw kafkaFailure(cause, this.#call(topic, partition, step), { code: ErrorCodes.PRODUCE_FAILED, message: failed });
     }
+  }
+
+  /** What a transaction of an input partition uses, for naming what a refusal is about. */
+  #call(topic: string, partition: number, step: Pick<KafkaCall, 'operation' | 'topics'>): KafkaCall {
+    return { ...step, group: this.#o.groupId, transactionalId: this.#transactionalId(topic, partition) };
+  }
+
+  #transactionalId(topic: string, partition: number): string {
+    return `${this.#o.transactionalIdPrefix}-${topic}-${partition}`;
   }
 
   /**
@@ -113,7 +128,7 @@ export class KafkaTransactionalSink implements TransactionalSink {
     if (!p) {
       p = (async () => {
         const producer = this.#o.kafka.producer({
-          transactionalId: `${this.#o.transactionalIdPrefix}-${topic}-${partition}`,
+          transactionalId: this.#transactionalId(topic, partition),
           idempotent: true,
           maxInFlightRequests: 1,
           transactionTimeout: this.#o.transactionTimeoutMs,

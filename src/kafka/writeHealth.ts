@@ -22,6 +22,8 @@ export class WriteHealth {
   readonly #writing = new Set<{ since: number }>();
   #failing = false;
   #aborted = false;
+  /** A write failed fatally: the output is unwritable for good and writes no more. */
+  #fatal = false;
 
   constructor(options: WriteHealthOptions) {
     this.#o = options;
@@ -29,7 +31,7 @@ export class WriteHealth {
   }
 
   get writable(): boolean {
-    if (this.#failing) return false;
+    if (this.#failing || this.#fatal) return false;
     const stallMs = this.#o.stallMs ?? DEFAULT_STALL_MS;
     const now = this.#now();
     for (const w of this.#writing) if (now - w.since >= stallMs) return false;
@@ -40,6 +42,16 @@ export class WriteHealth {
     return this.#aborted;
   }
 
+  /** The output failed for good outside a write (e.g. claiming a partition): no write is attempted any more. */
+  fail(): void {
+    this.#fatal = true;
+  }
+
+  /** A write failed in a way no retry fixes: no write is attempted any more. */
+  get fatal(): boolean {
+    return this.#fatal;
+  }
+
   /** Retries stop; `untilWritten` resolves false at its next attempt. */
   abort(): void {
     this.#aborted = true;
@@ -47,12 +59,17 @@ export class WriteHealth {
 
   /**
    * Runs `write` until it resolves (true), abort() or `give up` says so before an attempt (false). After a failure,
-   * `failed` decides: 'retry' (the output is unwritable until a write succeeds) or 'drop' (resolves false at once).
+   * `failed` decides: 'retry' (the output is unwritable until a write succeeds), 'drop' (resolves false at once) or
+   * 'fatal' (resolves false, and so does every write after it, at once: the output is unwritable for good).
    */
-  async untilWritten(write: () => Promise<void>, failed: (err: unknown, retryInMs: number) => 'retry' | 'drop', giveUp: () => boolean = () => false): Promise<boolean> {
+  async untilWritten(
+    write: () => Promise<void>,
+    failed: (err: unknown, retryInMs: number) => 'retry' | 'drop' | 'fatal',
+    giveUp: () => boolean = () => false,
+  ): Promise<boolean> {
     let backoff = this.#o.backoffMs ?? 100;
     for (;;) {
-      if (this.#aborted || giveUp()) return false;
+      if (this.#aborted || this.#fatal || giveUp()) return false;
       const token = { since: this.#now() };
       this.#writing.add(token);
       try {
@@ -60,7 +77,14 @@ export class WriteHealth {
         this.#setFailing(false);
         return true;
       } catch (err) {
-        if (failed(err, backoff) === 'drop') return false;
+        // A write running beside this one may have failed fatally meanwhile: its verdict stands.
+        if (this.#fatal) return false;
+        const verdict = failed(err, backoff);
+        if (verdict === 'drop') return false;
+        if (verdict === 'fatal') {
+          this.#fatal = true;
+          return false;
+        }
         this.#setFailing(true);
       } finally {
         this.#writing.delete(token);

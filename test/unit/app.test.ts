@@ -8,6 +8,22 @@ import { App, type AppInput } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { KafkaInputParts } from '../../src/kafka/create.js';
 import { StubModel, boreholeSignature, goodBorehole, silentLogger, waitFor } from './support.js';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { ErrorCodes, StreamserveError } from '../../src/errors.js';
+
+/** A logger whose JSON lines the test reads back. */
+function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = pino({ level: 'info' }, stream);
+  return { logger, lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
 
 class StubInput implements AppInput {
   readonly calls: string[] = [];
@@ -44,7 +60,7 @@ class StubInput implements AppInput {
   }
 }
 
-async function startApp(flags: Record<string, string> = {}) {
+async function startApp(flags: Record<string, string> = {}, options: { logger?: Logger; onFatal?: (err: Error) => void } = {}) {
   const config = loadConfig({ env: {}, flags: { brokers: 'no-broker:9092', 'admin-port': '0', 'log-level': 'silent', ...flags } });
   const input = new StubInput();
   const model = new StubModel({ signature: await boreholeSignature() });
@@ -55,7 +71,8 @@ async function startApp(flags: Record<string, string> = {}) {
   };
   const app = new App({
     config,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     loadModel: async () => model,
     createInput: async (parts) => {
       input.parts = parts;
@@ -104,6 +121,36 @@ describe('App (no broker)', () => {
     const code = await app.stop();
     assert.equal(code, 1);
     assert.deepEqual(input.calls, ['start', 'stopFetching', 'drain', 'abort', 'close', 'model closed']);
+  });
+
+  test('a fatal input failure: reported once, logged once under err with its code, 503 naming the check, then a stop input-first with exit 1', async () => {
+    const { logger, lines } = capturingLogger();
+    const reported: Error[] = [];
+    const { app, input, readyz } = await startApp({}, { logger, onFatal: (err) => reported.push(err) });
+    const refused = new StreamserveError(ErrorCodes.AUTHORIZATION_FAILED, 'not authorized to write topic "predictions" (TOPIC_AUTHORIZATION_FAILED)');
+    input.checksNow.outputWritable = false;
+    input.parts!.onFatal(refused);
+    input.parts!.onFatal(new StreamserveError(ErrorCodes.AUTHORIZATION_FAILED, 'the same, from another partition'));
+    assert.deepEqual(reported, [refused], 'the owner hears of it once');
+    assert.equal(app.state, 'failed');
+    const notReady = await readyz();
+    assert.equal(notReady.status, 503);
+    assert.equal(notReady.body.checks.running, false);
+    assert.equal(notReady.body.checks.outputWritable, false, 'the failing check is named');
+    let release = () => {};
+    input.drainGate = new Promise((resolve) => (release = resolve));
+    const stopping = app.stop();
+    while (!input.calls.includes('drain')) await new Promise((resolve) => setImmediate(resolve));
+    input.parts!.onFatal(new StreamserveError(ErrorCodes.AUTHORIZATION_FAILED, 'another, while draining'));
+    release();
+    const code = await stopping;
+    assert.equal(code, 1, 'a failed app exits non-zero even when everything drained');
+    assert.deepEqual(input.calls, ['start', 'stopFetching', 'drain', 'drained', 'close', 'model closed'], 'the graceful path: what was written is committed');
+    input.parts!.onFatal(new StreamserveError(ErrorCodes.AUTHORIZATION_FAILED, 'after the stop'));
+    const logged = lines().filter((l) => (l.err as { code?: string } | undefined)?.code === ErrorCodes.AUTHORIZATION_FAILED);
+    assert.equal(logged.length, 1, 'logged once under err');
+    assert.equal((logged[0]!.err as { message: string }).message, refused.message);
+    assert.equal(app.state, 'failed');
   });
 
   test('a stop while the model fails everything does not wait for it: exit 1 at once, the unanswered input left uncommitted', async () => {

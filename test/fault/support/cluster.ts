@@ -18,16 +18,17 @@ export interface OwnBroker {
 
 /**
  * Starts a single-node Kafka on a free port pair below the ephemeral range (a restart must find its port free
- * again, and an outgoing connection never takes a port from there), in a temporary directory.
+ * again, and an outgoing connection never takes a port from there), in a temporary directory. `authorizer`: ACLs
+ * enforced, everything allowed until a test adds a DENY ACL (scripts/kafka-local/kafka-local.sh KAFKA_AUTHORIZER).
  */
-export async function startOwnBroker(log: (line: string) => void = () => {}): Promise<OwnBroker> {
+export async function startOwnBroker(log: (line: string) => void = () => {}, options: { authorizer?: boolean } = {}): Promise<OwnBroker> {
   let lastError: unknown;
   for (let tries = 0; tries < 5; tries++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     if (!(await canBind(port)) || !(await canBind(port + 1))) continue;
     const workDir = mkdtempSync(join(tmpdir(), `streamserve-fault-kafka-${port}-`));
     try {
-      const broker = await startLocalBroker({ port, workDir, log });
+      const broker = await startLocalBroker({ port, workDir, log, ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }) });
       let done: Promise<void> | undefined;
       return {
         broker,

@@ -36,13 +36,14 @@ async function main(): Promise<number> {
   try {
     await Promise.race([app.start(), failed.then((err) => Promise.reject(err))]);
   } catch (err) {
-    logger.error({ err }, 'startup failed');
+    if (err !== app.fatal) logger.error({ err }, 'startup failed');
     await app.stop();
     logger.flush();
     return 1;
   }
   const why = await Promise.race([stopOn.then((signal) => ({ signal })), failed.then((err) => ({ err }))]);
-  logger.info(why, 'stop requested');
+  // The app's own failure is logged once, by the app; here only its code.
+  logger.info('err' in why ? { fatal: isStreamserveError(why.err) ? why.err.code : why.err.name } : why, 'stop requested');
   const code = await app.stop();
   logger.flush();
   return 'err' in why ? 1 : code;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { POISON_KINDS } from '../../../src/demo/poison.js';
 import { ErrorCodes, StreamserveError } from '../../../src/errors.js';
 import { Header } from '../../../src/kafka/headers.js';
+import { kafkaFailure } from '../../../src/kafka/errors.js';
+import { protocolError } from './kafkajsErrors.js';
 import { scaleInput, unscaleOutput } from '../../../src/model/signature.js';
 import { StubModel, boreholeSignature, inputSchema, predictionSchema, waitFor } from '../support.js';
 import {
@@ -282,6 +284,26 @@ describe('KafkaInput, at-least-once', () => {
     assert.equal(h.input.status().find((s) => s.partition === 0)!.inflight, 7, 'the unwritten records still have no outcome');
   });
 
+  test('a write refused for good (AUTHORIZATION_FAILED) is not retried: reported once, unwritable, later writes not tried, nothing committed past what was written', within, async (t) => {
+    const inputs = goodInputs(f, 0, 0, 15);
+    const refused = kafkaFailure(protocolError('TOPIC_AUTHORIZATION_FAILED', 29), { operation: 'write', topics: [OUTPUT] }, { code: ErrorCodes.PRODUCE_FAILED, message: 'x' });
+    const sink = new StubSink({ failWhen: (attempt) => attempt >= 2, error: () => refused });
+    const fatal: Error[] = [];
+    const h = await startInput(t, f, { output: { sink }, maxBatchSize: 5, onFatal: (err) => fatal.push(err) });
+    await h.fetch(inputs.slice(0, 5));
+    await waitFor(() => h.consumer.committed()[0] === '5', { what: 'the first batch committed' });
+    await h.fetch(inputs.slice(5, 10));
+    await waitFor(() => fatal.length > 0, { what: 'the refusal reported' });
+    await h.fetch(inputs.slice(10));
+    await h.input.drain();
+    assert.deepEqual(fatal, [refused], 'reported once, as the named error');
+    assert.match(refused.message, new RegExp(`not authorized to write topic "${OUTPUT}"`));
+    assert.equal(sink.attempts, 2, 'neither retried nor followed by another write');
+    assert.equal(h.input.checks().outputWritable, false, 'unwritable for good');
+    assert.deepEqual(sourceOffsets(sink.accepted), offsets(0, 5));
+    assert.deepEqual(h.consumer.committed(), { 0: '5' }, 'nothing committed past what was written');
+  });
+
   test('records fetched again while in flight are skipped: still one outcome each', within, async (t) => {
     const inputs = goodInputs(f, 0, 0, 6);
     const sink = new StubSink();
@@ -387,6 +409,26 @@ describe('KafkaInput, exactly-once', () => {
     await h.input.drain();
     assert.deepEqual(producers.committed.map((c) => c.source.partition), [0], 'nothing of the fenced partition is committed later');
     assert.equal(h.input.status().find((s) => s.partition === 1)!.committedOffset, null);
+  });
+
+  test('a transaction refused for good (TRANSACTIONAL_ID_AUTHORIZATION_FAILED) is not fencing: reported once, not retried, nothing more written', within, async (t) => {
+    const refused = kafkaFailure(protocolError('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 53), { operation: 'write', transactionalId: 'g-inputs-1' }, { code: ErrorCodes.PRODUCE_FAILED, message: 'x' });
+    assert.equal(refused.code, ErrorCodes.AUTHORIZATION_FAILED);
+    const producers = new StubProducers((commit) => (commit.source.partition === 1 ? refused : null));
+    const fatal: Error[] = [];
+    const h = await startInput(t, f, { output: { producers }, onFatal: (err) => fatal.push(err) });
+    await h.fetch(goodInputs(f, 0, 0, 4));
+    await waitFor(() => producers.committed.length === 1, { what: 'partition 0 committed' });
+    await h.fetch(goodInputs(f, 1, 0, 4));
+    await waitFor(() => fatal.length > 0, { what: 'the refusal reported' });
+    await h.fetch(goodInputs(f, 0, 4, 4));
+    await h.input.drain();
+    assert.deepEqual(fatal, [refused]);
+    assert.equal(producers.failures, 1, 'not retried');
+    assert.deepEqual(producers.committed.map((c) => [c.source.partition, c.nextOffset]), [[0, '4']], 'nothing written after the refusal');
+    assert.equal(h.input.status().find((s) => s.partition === 1)!.committedOffset, null);
+    assert.equal(h.input.status().find((s) => s.partition === 0)!.committedOffset, '4');
+    assert.equal(h.input.checks().outputWritable, false, 'unlike a fence, a refusal is an output failure');
   });
 
   test('passed-over control records are committed: with later outcomes, or alone in an offsets-only transaction', within, async (t) => {

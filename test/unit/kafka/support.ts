@@ -71,8 +71,17 @@ export class StubSink extends Gate implements ProducerSink {
   attempts = 0;
   failures = 0;
 
-  /** `failWhen(attempt)` (1-based) rejects that attempt; `onAttempt` runs as each attempt starts. */
-  constructor(private readonly script: { failWhen?: (attempt: number) => boolean; onAttempt?: (messages: readonly OutboundMessage[]) => void } = {}) {
+  /**
+   * `failWhen(attempt)` (1-based) rejects that attempt, with `error` (a retryable PRODUCE_FAILED by default);
+   * `onAttempt` runs as each attempt starts.
+   */
+  constructor(
+    private readonly script: {
+      failWhen?: (attempt: number) => boolean;
+      error?: (attempt: number) => StreamserveError;
+      onAttempt?: (messages: readonly OutboundMessage[]) => void;
+    } = {},
+  ) {
     super();
   }
 
@@ -82,7 +91,7 @@ export class StubSink extends Gate implements ProducerSink {
     await this.pass();
     if (!this.healed && this.script.failWhen?.(attempt)) {
       this.failures++;
-      throw new StreamserveError(ErrorCodes.PRODUCE_FAILED, `attempt ${attempt} refused`, { retryable: true });
+      throw this.script.error?.(attempt) ?? new StreamserveError(ErrorCodes.PRODUCE_FAILED, `attempt ${attempt} refused`, { retryable: true });
     }
     this.accepted.push(...messages);
   }
@@ -202,6 +211,8 @@ export interface HarnessOptions extends Partial<Pick<KafkaInputOptions, 'maxInfl
   maxMessageBytes?: OutcomeTarget['maxMessageBytes'];
   /** Partitions assigned at start. */
   partitions?: number[];
+  /** Receives the input's fatal failures; by default one fails the test. */
+  onFatal?: (err: Error) => void;
 }
 
 /**
@@ -231,7 +242,7 @@ export async function startInput(t: TestContext, f: Fixtures, options: HarnessOp
     commitIntervalMs: options.commitIntervalMs ?? 0,
     maxInflightRecords: options.maxInflightRecords ?? 10_000,
     logger: silentLogger,
-    onFatal: (err) => assert.fail(err),
+    onFatal: options.onFatal ?? ((err) => assert.fail(err)),
     now: () => NOW,
   });
   t.after(async () => {
