@@ -2,7 +2,8 @@
  * Permissions taken away mid-stream (issue 13): a broker of this file's own enforces ACLs (StandardAuthorizer,
  * everything allowed where a resource has no ACL), and each scenario denies one permission streamserve needs — WRITE
  * on the output topic, WRITE on the dead-letter topic, READ on the group (in both delivery modes), and under
- * exactly-once WRITE on the transactional ids — while `streamserve run`, a child process, is busy. A refusal is fatal, never retried: the process
+ * exactly-once WRITE on the transactional ids — while `streamserve run`, a child process, is busy; and WRITE on a
+ * replay's target topic while `streamserve replay` is busy. A refusal is fatal, never retried: the process
  * must exit 1 with AUTHORIZATION_FAILED naming the resource and the operation, logged once under `err`; /readyz must
  * answer 503 naming the failing check until it is gone; nothing may be committed past what was written. Once the ACL
  * is removed, a new instance finishes the stream: nothing lost (exactly-once: nothing repeated either).
@@ -19,6 +20,7 @@ import { readOutcomes, toOutcome } from './support/read.js';
 import { countAndReport } from './support/scenario.js';
 import type { Expected, Guarantee, Outcome } from './support/tally.js';
 import { attempt, poll } from './support/wait.js';
+import { startCli } from '../integration/support/process.js';
 
 // kafkajs is CommonJS and Node finds no named export for these enums.
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
@@ -182,6 +184,61 @@ for (const s of SCENARIOS) {
   });
 }
 
+// `replay` stops on a refusal as `run` does: WRITE denied on its target topic mid-range.
+test('target-write denied mid-replay: exit 1 with AUTHORIZATION_FAILED once, nothing committed past what was written; the replay resumed completes with nothing lost', async (t) => {
+  const brokers = own.broker.brokers;
+  const topics = testTopics('acl-replay');
+  const target = `${topics.output}-replayed`;
+  const replayGroup = `${topics.group}-replay`;
+  await createTopics(brokers, [
+    { topic: topics.input, partitions: PARTITIONS },
+    { topic: topics.output, partitions: PARTITIONS },
+    { topic: target, partitions: PARTITIONS },
+    { topic: topics.dlq, partitions: 1 },
+  ]);
+  const TOTAL = 40_000;
+  const expected = await publishDemoInputs(brokers, topics.input, { count: TOTAL, seed: 90, poisonEvery: 20, prefix: 'acl-replay' });
+  const env = await instanceEnv(brokers, topics, { MAX_BATCH_SIZE: '8' });
+  const replay = () => startCli(['replay', '--to-topic', target, '--from-beginning', '--replay-group', replayGroup], env);
+  const acls = denial({ resourceType: AclResourceTypes.TOPIC, resourceName: target, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.WRITE });
+
+  const first = replay();
+  t.after(() => first.child.kill('SIGKILL'));
+  const running = first.exited.then((code) => assert.fail(`the replay exited (${code}) before the ACL; stderr:\n${first.stderr().slice(-3000)}`));
+  await Promise.race([
+    running,
+    poll(async () => (await groupProgress(brokers, replayGroup, topics.input)).committed >= 200, { message: 'the replay committed 200 inputs', timeoutMs: 60_000, intervalMs: 50 }),
+  ]);
+  running.catch(() => {});
+  await changeAcls(brokers, 'create', acls);
+  assert.equal(await first.exitWithin(EXIT_WITHIN_MS, 'replay exit after the ACL'), 1, first.stderr().slice(-3000));
+  const logged = errLinesOf(first.stderr()).filter((l) => l.err.code === 'AUTHORIZATION_FAILED');
+  assert.equal(logged.length, 1, `AUTHORIZATION_FAILED logged once under err; stderr:\n${first.stderr().slice(-3000)}`);
+  assert.match(String(logged[0]!.err.message), new RegExp(`not authorized to write topic "${quoted(target)}"`));
+
+  await changeAcls(brokers, 'delete', acls);
+  const committedAtExit = await committedOffsets(brokers, replayGroup, topics.input);
+  const total = [...committedAtExit.values()].reduce((a, b) => a + b, 0);
+  assert.ok(total >= 200 && total < TOTAL, `the refusal came mid-range (committed ${total} of ${TOTAL})`);
+  const written = new Set<string>();
+  const ids = new Set<string>();
+  const collect = (o: Outcome) => {
+    written.add(`${o.sourcePartition}:${o.sourceOffset}`);
+    ids.add(o.id);
+  };
+  await readOutcomes(brokers, { output: target, dlq: topics.dlq }, collect, { timeoutMs: 30_000 });
+  assertNothingCommittedPast(committedAtExit, written);
+
+  // The permission back, the same replay resumes and completes: every input has an outcome.
+  const second = replay();
+  t.after(() => second.child.kill('SIGKILL'));
+  assert.equal(await second.exitWithin(120_000, 'resumed replay exit'), 0, second.stderr().slice(-3000));
+  ids.clear();
+  await readOutcomes(brokers, { output: target, dlq: topics.dlq }, collect, { timeoutMs: 30_000 });
+  const missing = [...expected.keys()].filter((id) => !ids.has(id));
+  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} inputs without an outcome after the resumed replay`);
+});
+
 /** Every input offset below a partition's committed offset has an outcome (`written`: `partition:offset`). */
 function assertNothingCommittedPast(committed: ReadonlyMap<number, number>, written: ReadonlySet<string>): void {
   const past: string[] = [];
@@ -224,8 +281,12 @@ async function committedOffsets(brokers: string[], group: string, topic: string)
 
 /** Log lines with an `err` (pino's serialization: type, message, stack, and the error's own fields such as code). */
 function errLines(instance: Instance): { time: number; err: Record<string, unknown> }[] {
+  return errLinesOf(instance.proc.stderr());
+}
+
+function errLinesOf(stderr: string): { time: number; err: Record<string, unknown> }[] {
   const out: { time: number; err: Record<string, unknown> }[] = [];
-  for (const line of instance.proc.stderr().split('\n')) {
+  for (const line of stderr.split('\n')) {
     if (!line.includes('"err":')) continue;
     try {
       const { time, err } = JSON.parse(line) as { time?: unknown; err?: unknown };
