@@ -23,6 +23,8 @@ import { Stats, type StatsSnapshot } from './admin/stats.js';
 import { ErrorCodes, StreamserveError } from './errors.js';
 import { closeWithin } from './closeWithin.js';
 import type { ReplayStatus } from './replay/progress.js';
+import { InferenceServer } from './http/server.js';
+import { STREAMSERVE_VERSION } from './version.js';
 
 export const AppStates = ['starting', 'running', 'draining', 'stopped', 'failed'] as const;
 export type AppState = (typeof AppStates)[number];
@@ -44,6 +46,8 @@ export interface AppStatus {
   maxInflightRecords: number;
   paused: boolean;
   assignments: PartitionStatus[];
+  /** The inference port, when serving HTTP: its bound port, requests in flight. */
+  http: { port: number | null; inFlight: number } | null;
   counts: StatsSnapshot;
   /** Only under `replay`: progress through the range. */
   replay?: ReplayStatus;
@@ -68,6 +72,11 @@ export interface AppOptions {
   createInput?: (parts: KafkaInputParts) => Promise<AppInput>;
   /** `replay` (src/replay/job.ts) runs this same composition over a bounded range; `run` passes nothing. */
   replay?: ReplayHooks;
+  /**
+   * Which inputs to serve: Kafka (`run`, `replay`), HTTP (`serve`: no broker at all), or both (`run` with HTTP_PORT).
+   * Default: Kafka, and HTTP when HTTP_PORT is set.
+   */
+  inputs?: { kafka: boolean; http: boolean };
 }
 
 /** What a replay changes in the composition: bounds on the input, a stamp on the outputs, progress on /status. */
@@ -98,6 +107,8 @@ export class App implements AdminSource {
   #model: ModelRuntime | null = null;
   #scorer: Scorer | null = null;
   #input: AppInput | null = null;
+  #http: InferenceServer | null = null;
+  #httpPort: number | null = null;
   #stopping: Promise<number> | null = null;
   /** The error the app failed on by itself, once. */
   #fatal: Error | null = null;
@@ -129,9 +140,18 @@ export class App implements AdminSource {
     return this.#adminPort;
   }
 
+  /** The inference server's bound port, when it serves HTTP. */
+  get httpPort(): number | null {
+    return this.#httpPort;
+  }
+
+  get #inputs(): { kafka: boolean; http: boolean } {
+    return this.#options.inputs ?? { kafka: true, http: this.#config.httpPort !== undefined };
+  }
+
   async start(): Promise<void> {
     const config = this.#config;
-    requireSettings(config, ['brokers'], 'run');
+    if (this.#inputs.kafka) requireSettings(config, ['brokers'], 'run');
     this.#log.info({ config: redactedConfig(config) }, 'starting streamserve');
 
     this.#admin = new AdminServer({ host: config.adminHost, port: config.adminPort, source: this, logger: this.#log });
@@ -161,6 +181,29 @@ export class App implements AdminSource {
       observer,
       inferTimeoutMs: config.inferenceTimeoutMs,
     });
+    if (this.#inputs.http) {
+      this.#http = new InferenceServer({
+        host: config.httpHost,
+        port: config.httpPort ?? DEFAULT_HTTP_PORT,
+        token: config.httpToken,
+        maxQueue: config.httpMaxQueue,
+        timeoutMs: config.httpTimeoutMs,
+        bodyLimitBytes: config.httpMaxBodyBytes,
+        scorer: this.#scorer,
+        signature,
+        runtime: model.runtime,
+        inputType,
+        registry: this.#metrics.registry,
+        logger: this.#log,
+        server: { name: 'streamserve', version: STREAMSERVE_VERSION },
+      });
+      this.#httpPort = await this.#http.start();
+    }
+    if (!this.#inputs.kafka) {
+      this.#state = 'running';
+      this.#log.info({ http: this.#httpPort }, 'streamserve serving HTTP');
+      return;
+    }
     const replay = this.#options.replay;
     this.#input = await (this.#options.createInput ?? createKafkaInput)({
       config,
@@ -227,7 +270,8 @@ export class App implements AdminSource {
         this.#log.warn({ code: ErrorCodes.MODEL_UNAVAILABLE, inflight: this.#input?.inflight }, 'stopping while the model is unavailable');
         this.#scorer.close();
       }
-      await this.#input?.drain();
+      // HTTP requests in flight are answered (new ones get 503) while the Kafka input drains.
+      await Promise.all([this.#input?.drain(), this.#http?.close()]);
       return 'drained' as const;
     })();
     const outcome = await Promise.race([drain, deadline]).catch((err: unknown) => {
@@ -252,7 +296,10 @@ export class App implements AdminSource {
     // phase is bounded: a client that does not close in time is named and left behind, and the rest still closes.
     const left = Math.max(2000, this.#config.shutdownTimeoutMs - (Date.now() - started));
     const kafkaClosed = await closeWithin(this.#input?.close() ?? {}, left);
-    const restClosed = await closeWithin({ model: this.#model?.close(), 'admin server': this.#admin?.close() }, CLOSE_GRACE_MS);
+    const restClosed = await closeWithin(
+      { 'inference server': this.#http?.close(), model: this.#model?.close(), 'admin server': this.#admin?.close() },
+      CLOSE_GRACE_MS,
+    );
     const pending = [...kafkaClosed, ...restClosed];
     // Everything acknowledged is committed by now, so a client left behind costs nothing but a late group rebalance:
     // the exit code still says whether everything in flight was committed.
@@ -270,7 +317,10 @@ export class App implements AdminSource {
       running: this.#state === 'running',
       modelWarm: this.#model !== null,
       modelHealthy: this.#scorer?.healthy ?? false,
-      ...(this.#input?.checks() ?? { groupJoined: false, inputFetching: false, producerConnected: false, outputWritable: false }),
+      ...(this.#inputs.http ? { httpListening: this.#httpPort !== null } : {}),
+      ...(this.#inputs.kafka
+        ? (this.#input?.checks() ?? { groupJoined: false, inputFetching: false, producerConnected: false, outputWritable: false })
+        : {}),
     };
     return { ready: Object.values(checks).every(Boolean), checks };
   }
@@ -292,11 +342,15 @@ export class App implements AdminSource {
       maxInflightRecords: this.#config.maxInflightRecords,
       paused: this.#input?.paused ?? false,
       assignments: this.#input?.status() ?? [],
+      http: this.#inputs.http ? { port: this.#httpPort, inFlight: this.#http?.inFlight ?? 0 } : null,
       counts: this.#stats.snapshot(),
       ...(this.#options.replay ? { replay: this.#options.replay.status() } : {}),
     };
   }
 }
+
+/** The inference port of `serve` when HTTP_PORT is not set. */
+export const DEFAULT_HTTP_PORT = 8080;
 
 /** How long the model worker and admin server get to close once the Kafka clients have. */
 const CLOSE_GRACE_MS = 2000;
