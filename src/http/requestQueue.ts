@@ -78,7 +78,9 @@ export class RequestQueue {
       throw new ShedError('overloaded', `${this.#waiting} rows are waiting for the model (HTTP_MAX_QUEUE ${this.#o.maxQueue}); retry shortly`, 1);
     }
     const timeoutMs = Math.min(this.#o.timeoutMs, options.timeoutMs ?? Infinity);
-    const deadline = AbortSignal.timeout(Math.max(1, timeoutMs));
+    const expiry = new AbortController();
+    const timer = setTimeout(() => expiry.abort(new Error('deadline')), Math.max(1, timeoutMs));
+    const deadline = expiry.signal;
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
 
     this.#waiting += rows;
@@ -87,6 +89,7 @@ export class RequestQueue {
     const leave = () => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       this.#waiting -= rows;
       if (--this.#inFlight === 0) this.#idle?.();
     };
@@ -123,9 +126,4 @@ export class RequestQueue {
     if (this.#inFlight === 0) return;
     await new Promise<void>((resolve) => (this.#idle = resolve));
   }
-}
-
-/** True for an outcome of a row the scorer skipped because its caller gave up. */
-export function isCancelled(outcome: Outcome): boolean {
-  return outcome instanceof RecordError && outcome.code === ErrorCodes.REQUEST_CANCELLED;
 }
