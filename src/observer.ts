@@ -26,10 +26,10 @@ export interface Observer {
   /** The rows of one model call by source (bisection's smaller calls not counted again). */
   callRows(rows: Readonly<Record<RowSource, number>>): void;
   /**
-   * An urgent (interactive) row went into a model call: how many model calls ended while it waited (the one running
-   * when it came, and any before it), and its wait in seconds.
+   * An HTTP row went into a model call: how many model calls ended while it waited (urgent, it should wait only for
+   * the one running when it came), and its wait in seconds.
    */
-  urgentWait(callsWaited: number, seconds: number): void;
+  httpRowWait(callsWaited: number, seconds: number): void;
 }
 
 export const noopObserver: Observer = {
@@ -43,7 +43,7 @@ export const noopObserver: Observer = {
   backpressure() {},
   modelHealth() {},
   callRows() {},
-  urgentWait() {},
+  httpRowWait() {},
 };
 
 /** One observer that forwards every call to each of `observers` (plain loops: some calls come once per record). */
@@ -59,6 +59,6 @@ export function fanOut(...observers: Observer[]): Observer {
     backpressure: (p) => { for (const o of observers) o.backpressure(p); },
     modelHealth: (h) => { for (const o of observers) o.modelHealth(h); },
     callRows: (r) => { for (const o of observers) o.callRows(r); },
-    urgentWait: (c, s) => { for (const o of observers) o.urgentWait(c, s); },
+    httpRowWait: (c, s) => { for (const o of observers) o.httpRowWait(c, s); },
   };
 }

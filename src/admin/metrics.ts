@@ -146,7 +146,7 @@ export class Metrics implements Observer {
     if (rows.http > 0) this.#callRows.observe({ source: 'http' }, rows.http);
     this.#calls.inc({ sources: rows.kafka > 0 && rows.http > 0 ? 'kafka+http' : rows.http > 0 ? 'http' : 'kafka' });
   }
-  urgentWait(callsWaited: number, seconds: number): void {
+  httpRowWait(callsWaited: number, seconds: number): void {
     this.#callsWaited.observe(callsWaited);
     this.#queueWait.observe(seconds);
   }

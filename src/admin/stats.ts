@@ -12,7 +12,7 @@ export interface StatsSnapshot {
   rowsBySource: Record<RowSource, number>;
   /** Model calls that held rows of both sources. */
   mixedModelCalls: number;
-  /** Most model calls an HTTP row waited behind (see Observer.urgentWait). */
+  /** Most model calls an HTTP row waited behind (Observer.httpRowWait). */
   maxCallsWaited: number;
   sinkErrors: number;
   backpressurePauses: number;
@@ -66,7 +66,7 @@ export class Stats implements Observer {
     this.#bySource.http += rows.http;
     if (rows.kafka > 0 && rows.http > 0) this.#mixed++;
   }
-  urgentWait(callsWaited: number): void {
+  httpRowWait(callsWaited: number): void {
     if (callsWaited > this.#maxCallsWaited) this.#maxCallsWaited = callsWaited;
   }
   latency(): void {

@@ -58,7 +58,7 @@ interface Entry {
   index: number;
   features: Features | null;
   error: RecordError | null;
-  /** Model calls ended when it was queued, and when (for urgent rows' waits). */
+  /** Model calls ended when it was queued, and when (for HTTP rows' waits). */
   callsAtSubmit: number;
   submittedAt: number;
 }
@@ -133,7 +133,7 @@ export class Scorer {
     const signature = this.#o.model.signature;
     const urgent = batch.urgent === true;
     const callsAtSubmit = this.#callsEnded;
-    const submittedAt = urgent ? performance.now() : 0;
+    const submittedAt = batch.source === 'http' ? performance.now() : 0;
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index]!;
       let features: Features | null = null;
@@ -222,7 +222,7 @@ export class Scorer {
       }
       valid.push(e);
       bySource[batch.source ?? 'kafka']++;
-      if (batch.urgent === true) this.#observer.urgentWait(this.#callsEnded - e.callsAtSubmit, (now - e.submittedAt) / 1000);
+      if (batch.source === 'http') this.#observer.httpRowWait(this.#callsEnded - e.callsAtSubmit, (now - e.submittedAt) / 1000);
     }
     if (valid.length > 0) this.#observer.callRows(bySource);
     const rows = valid.map((e) => e.features!.row);

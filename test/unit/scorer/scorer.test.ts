@@ -255,7 +255,7 @@ describe('Scorer', () => {
     const model = new GatedModel({ signature });
     const calls: Record<string, number>[] = [];
     const waits: number[] = [];
-    const observer = { ...noopObserver, callRows: (r: Record<string, number>) => calls.push({ ...r }), urgentWait: (c: number) => waits.push(c) };
+    const observer = { ...noopObserver, callRows: (r: Record<string, number>) => calls.push({ ...r }), httpRowWait: (c: number) => waits.push(c) };
     const scorer = makeScorer(t, model, { maxBatchSize: 4, observer });
     const backlog = submitAll(scorer, [cases(0, 9, false)]);
     await waitFor(() => model.waiting === 1, { what: 'the first model call' });
