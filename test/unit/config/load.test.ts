@@ -186,7 +186,7 @@ describe('loadConfig', () => {
 
   test('every secret setting is redacted', () => {
     const secrets = Object.entries(settings).filter(([, s]) => 'secret' in s && s.secret);
-    assert.deepEqual(secrets.map(([name]) => name), ['saslPassword']);
+    assert.deepEqual(secrets.map(([name]) => name), ['saslPassword', 'httpToken']);
   });
 
   test('the result is frozen', () => {
