@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   }
 
   // 2. HTTP at 200 req/s while streamserve drains a 1,000,000-input backlog
-  let drain: { rate: number; seconds: number; http: LoadResult } | null = null;
+  let drain: DrainResult | null = null;
   if (!values['skip-backlog']) drain = await httpDuringDrain();
 
   const summary = Object.fromEntries(
@@ -196,6 +196,7 @@ async function main(): Promise<void> {
     drain
       ? `HTTP at 200 req/s while \`run\` drains ${BACKLOG.toLocaleString('en')} Kafka inputs (${fmt(drain.rate, 0)} inputs/s, ${fmt(drain.seconds, 1)} s): p50 ${fmt(drain.http.p50Ms, 2)} ms, p99 **${fmt(drain.http.p99Ms, 2)} ms** (goal ≤ 50 ms), max ${fmt(drain.http.maxMs, 1)} ms, ${drain.http.answered} answered, failures ${JSON.stringify(drain.http.failures)}.`
       : 'HTTP during a Kafka drain: skipped (--skip-backlog).',
+    drain ? `Inside streamserve meanwhile (its /metrics): event-loop delay p99 ${fmt(drain.diagnostics.eventLoopDelayP99Ms ?? NaN)} ms, max ${fmt(drain.diagnostics.eventLoopDelayMaxMs ?? NaN)} ms; an HTTP row's wait for its model call p50 ≤ ${fmt(drain.diagnostics.queueWaitP50MsAtMost ?? NaN)} ms, p99 ≤ ${fmt(drain.diagnostics.queueWaitP99MsAtMost ?? NaN)} ms; model calls waited behind, p99 ≤ ${String(drain.diagnostics.callsWaitedP99AtMost)}.` : '',
     '',
   ].join('\n');
   writeFileSync(join(RESULTS, 'http.json'), JSON.stringify({ at: new Date().toISOString(), reps, runs, summary, drain }, null, 2));
@@ -203,8 +204,38 @@ async function main(): Promise<void> {
   process.stdout.write(md);
 }
 
+interface DrainResult {
+  rate: number;
+  seconds: number;
+  http: LoadResult;
+  diagnostics: Record<string, number | null>;
+}
+
+/** The event-loop delay and the HTTP rows' queue wait (histogram quantiles from the buckets) streamserve reports. */
+function drainDiagnostics(metrics: string): Record<string, number | null> {
+  const value = (name: string) => {
+    const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? null : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const quantile = (name: string, q: number) => {
+    const buckets = metrics
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}_bucket{`))
+      .map((l) => ({ le: Number(/le="([^"]+)"/.exec(l)![1]!.replace('+Inf', 'Infinity')), count: Number(l.slice(l.lastIndexOf(' ') + 1)) }));
+    const total = buckets.at(-1)?.count ?? 0;
+    return buckets.find((b) => b.count >= q * total)?.le ?? null;
+  };
+  return {
+    eventLoopDelayP99Ms: (value('streamserve_nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+    eventLoopDelayMaxMs: (value('streamserve_nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+    queueWaitP50MsAtMost: (quantile('streamserve_http_queue_wait_seconds', 0.5) ?? NaN) * 1000,
+    queueWaitP99MsAtMost: (quantile('streamserve_http_queue_wait_seconds', 0.99) ?? NaN) * 1000,
+    callsWaitedP99AtMost: quantile('streamserve_http_calls_waited', 0.99),
+  };
+}
+
 /** `run` with HTTP_PORT on a broker of its own: 200 single-row requests/s while it drains the backlog. */
-async function httpDuringDrain(): Promise<{ rate: number; seconds: number; http: LoadResult }> {
+async function httpDuringDrain(): Promise<DrainResult> {
   let broker: BenchBroker | null = null;
   try {
     broker = await startBenchBroker((line) => say(`kafka-local: ${line}`));
@@ -231,9 +262,12 @@ async function httpDuringDrain(): Promise<{ rate: number; seconds: number; http:
         250,
       ).then(() => (performance.now() - started) / 1000);
       const http = await load({ mode: 'open', url: server.url, connections: 64, rate: 200, warmupMs: 5000, measureMs: 20_000 });
+      // Where an HTTP request's time went, from streamserve's own metrics: the event loop (busy with the drain), the
+      // wait for its model call, the model calls it waited behind.
+      const metrics = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
       const seconds = await drained;
       if (seconds * 1000 < 25_000) say(`note: the drain (${fmt(seconds)} s) ended before the HTTP window did: part of the window saw no backlog`);
-      return { rate: BACKLOG / seconds, seconds, http };
+      return { rate: BACKLOG / seconds, seconds, http, diagnostics: drainDiagnostics(metrics) };
     } finally {
       await server.stop();
       await admin.disconnect();
