@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import avro from 'avsc';
 import type { Logger } from 'pino';
 import type { Config } from '../config/settings.js';
@@ -103,7 +104,8 @@ export interface ConfluentOutputOptions {
 export async function confluentOutputEncoder(options: ConfluentOutputOptions): Promise<PredictionEncoder> {
   const { client, config, type, inner, logger } = options;
   const subject = valueSubject(config.subjectNameStrategy, config.outputTopic, type.name ?? '');
-  const schema = JSON.stringify(type.schema({ exportAttrs: true }));
+  // What OUTPUT_SCHEMA says, compacted (docs kept): a lookup finds the schema someone registered from the same file.
+  const schema = JSON.stringify(JSON.parse(await readFile(config.outputSchema, 'utf8')));
   let id: number;
   try {
     id = config.autoRegisterSchemas ? await client.register(subject, schema) : await client.lookup(subject, schema);
