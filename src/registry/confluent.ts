@@ -104,22 +104,30 @@ export interface ConfluentOutputOptions {
 export async function confluentOutputEncoder(options: ConfluentOutputOptions): Promise<PredictionEncoder> {
   const { client, config, type, inner, logger } = options;
   const subject = valueSubject(config.subjectNameStrategy, config.outputTopic, type.name ?? '');
-  // What OUTPUT_SCHEMA says, compacted (docs kept): a lookup finds the schema someone registered from the same file.
-  const schema = JSON.stringify(JSON.parse(await readFile(config.outputSchema, 'utf8')));
-  let id: number;
+  const id = await schemaIdUnder(client, config, subject, config.outputSchema, 'output schema');
+  logger.info({ subject, id, registered: config.autoRegisterSchemas }, 'predictions are framed with the output schema\'s registry id');
+  return confluentPredictionEncoder(inner, id);
+}
+
+/**
+ * The registry id of the schema in file `path` under `subject`: registered there (AUTO_REGISTER_SCHEMAS, the
+ * Confluent serializers' default) or only looked up. SCHEMA_INVALID when the registry refuses it (incompatible,
+ * invalid, not registered), REGISTRY_UNAVAILABLE when it does not answer.
+ */
+export async function schemaIdUnder(client: RegistryClient, config: Config, subject: string, path: string, what: string): Promise<number> {
+  // What the file says, compacted (docs kept): a lookup finds the schema someone registered from the same file.
+  const schema = JSON.stringify(JSON.parse(await readFile(path, 'utf8')));
   try {
-    id = config.autoRegisterSchemas ? await client.register(subject, schema) : await client.lookup(subject, schema);
+    return config.autoRegisterSchemas ? await client.register(subject, schema) : await client.lookup(subject, schema);
   } catch (err) {
     if (err instanceof RegistryError && err.rejected) {
       const why = config.autoRegisterSchemas
         ? `the registry refused to register it (HTTP ${err.status}: incompatible with the subject's compatibility setting, or invalid)`
         : `it is not registered there, and AUTO_REGISTER_SCHEMAS=false (HTTP ${err.status})`;
-      throw new StreamserveError(ErrorCodes.SCHEMA_INVALID, `output schema ${config.outputSchema} under subject ${subject}: ${why}: ${err.message}`, { cause: err });
+      throw new StreamserveError(ErrorCodes.SCHEMA_INVALID, `${what} ${path} under subject ${subject}: ${why}: ${err.message}`, { cause: err });
     }
-    throw registryFailure(`cannot ${config.autoRegisterSchemas ? 'register' : 'look up'} the output schema under ${subject}`, err);
+    throw registryFailure(`cannot ${config.autoRegisterSchemas ? 'register' : 'look up'} the ${what} under ${subject}`, err);
   }
-  logger.info({ subject, id, registered: config.autoRegisterSchemas }, 'predictions are framed with the output schema\'s registry id');
-  return confluentPredictionEncoder(inner, id);
 }
 
 function registryFailure(what: string, err: unknown): StreamserveError {
