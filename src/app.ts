@@ -134,6 +134,9 @@ export class App implements AdminSource {
   async start(): Promise<void> {
     const config = this.#config;
     requireSettings(config, ['brokers'], 'run');
+    if (config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent') {
+      requireSettings(config, ['schemaRegistryUrl'], 'the confluent wire format');
+    }
     this.#log.info({ config: redactedConfig(config) }, 'starting streamserve');
 
     this.#admin = new AdminServer({ host: config.adminHost, port: config.adminPort, source: this, logger: this.#log });

@@ -6,6 +6,7 @@ import { RegistryError } from '../registry/client.js';
 import { registryClient, schemaIdUnder } from '../registry/confluent.js';
 import { valueSubject } from '../registry/subjects.js';
 import { messageOf } from '../errors.js';
+import { requireSettings } from '../config/load.js';
 
 /** How `produce` and `generate` frame what they write: bare Avro, or the input schema's registry id first. */
 export interface InputFraming {
@@ -19,6 +20,7 @@ export interface InputFraming {
  */
 export async function inputFraming(config: Config, type: AvroType, topic: string): Promise<InputFraming> {
   if (config.wireFormat === 'raw') return { frame: (body) => body, close: () => {} };
+  requireSettings(config, ['schemaRegistryUrl'], '--wire-format confluent');
   const client = registryClient(config);
   try {
     const id = await schemaIdUnder(client, config, valueSubject(config.subjectNameStrategy, topic, type.name ?? ''), config.inputSchema, 'input schema');
@@ -51,6 +53,7 @@ export function valueReader(format: Config['wireFormat'], config: Config, rawTyp
       close: () => {},
     };
   }
+  requireSettings(config, ['schemaRegistryUrl'], '--wire-format confluent');
   const client = registryClient(config);
   const types = new Map<number, Promise<AvroType>>();
   return {

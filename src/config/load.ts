@@ -79,9 +79,6 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (out.dlqTopic !== undefined && (out.dlqTopic === out.inputTopic || out.dlqTopic === out.outputTopic)) {
     problems.push(`${origin('dlqTopic')}: must differ from the input and output topics`);
   }
-  if ((out.wireFormat === 'confluent' || out.outputWireFormat === 'confluent') && out.schemaRegistryUrl === undefined) {
-    problems.push(`${origin('schemaRegistryUrl')}: needed by WIRE_FORMAT=confluent or OUTPUT_WIRE_FORMAT=confluent`);
-  }
   if ((out.schemaRegistryUsername === undefined) !== (out.schemaRegistryPassword === undefined)) {
     problems.push(`${origin('schemaRegistryUsername')}: needs ${settings.schemaRegistryPassword.env} as well (and the other way round)`);
   }
