@@ -182,15 +182,20 @@ async function main(): Promise<void> {
   /** (reg): the registry (behind its counting proxy) and a Confluent-framed copy of the small backlog, made once. */
   const registryBacklog = (): Promise<string> =>
     (regBacklog ??= (async () => {
-      registry = await startBenchRegistry((line) => say(`registry-local: ${line}`));
+      registry ??= await startBenchRegistry((line) => say(`registry-local: ${line}`));
       const topic = uniqueName('bench-reg-backlog');
       await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: plan.partitions, replicationFactor: 1 }] });
+      // (a loaded broker may not serve a topic's partitions for a while after it reports the leaders)
+      for (let tries = 0; (await admin.fetchTopicOffsets(topic).then(() => false, () => true)) && tries < 100; tries++) await new Promise((r) => setTimeout(r, 200));
       const client = new RegistryClient({ urls: [registry.url], timeoutMs: 10_000 });
       const id = await client.register(`${topic}-value`, readFileSync('schemas/borehole-input.avsc', 'utf8')).finally(() => client.close());
       const header = frameHeader(id);
       await preload(kafka, inputType, topic, plan.smallBacklog, 'small', (body) => Buffer.concat([header, body]));
       return topic;
-    })());
+    })().catch((err: unknown) => {
+      regBacklog = null; // the next round tries again
+      throw err;
+    }));
 
   const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
   const sweepConfigs = plan.sweep.sizes.flatMap((size) => plan.sweep.delays.map((delay) => ({ size, delay })));
@@ -295,7 +300,7 @@ async function main(): Promise<void> {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         raw.errors.push({ section, rep, message: message.slice(0, 2000) });
-        say(`round ${rep + 1}/${plan.reps} ${section}: FAILED ${message.split('\n')[0]}`);
+        say(`round ${rep + 1}/${plan.reps} ${section}: FAILED ${process.env.BENCH_DEBUG ? String((err as Error).stack) : message.split("\n")[0]}`);
         killAllChildren();
         killAllTools();
       }
