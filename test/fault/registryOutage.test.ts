@@ -18,6 +18,7 @@ import { startOwnRegistry } from '../support/registry.js';
 import { caughtUp, faultConfig, startApp } from './support/inprocess.js';
 import { publish } from './support/inputs.js';
 import { committedOffsets, committedOnly, readyz } from './support/outage.js';
+import { GUARANTEES } from './support/tally.js';
 import { poll } from './support/wait.js';
 
 const PARTITIONS = 3;
@@ -39,66 +40,68 @@ function framed(id: number, schema: object, count: number, seed: number, prefix:
   });
 }
 
-test('a hung registry (SIGSTOP) with records of an id not yet seen: paused, /readyz 503, nothing dead-lettered or committed; all scored after SIGCONT', async (t) => {
-  const brokers = testBrokers();
-  const registry = await startOwnRegistry();
-  t.after(() => registry.stop());
-  const client = new RegistryClient({ urls: [registry.url], timeoutMs: 10_000 });
-  t.after(() => client.close());
-  const topics = testTopics('registry-outage');
-  await createTestTopics(topics, PARTITIONS, t);
-  const subject = `${topics.input}-value`;
-  const id1 = await client.register(subject, JSON.stringify(V1));
-  await publish(brokers, topics.input, framed(id1, V1, BEFORE, 1, 'before'), 100);
+for (const mode of GUARANTEES) {
+  test(`a hung registry (SIGSTOP) with records of an id not yet seen: paused, /readyz 503, nothing dead-lettered or committed; all scored once after SIGCONT (${mode})`, async (t) => {
+    const brokers = testBrokers();
+    const registry = await startOwnRegistry();
+    t.after(() => registry.stop());
+    const client = new RegistryClient({ urls: [registry.url], timeoutMs: 10_000 });
+    t.after(() => client.close());
+    const topics = testTopics(`registry-outage-${mode}`);
+    await createTestTopics(topics, PARTITIONS, t);
+    const subject = `${topics.input}-value`;
+    const id1 = await client.register(subject, JSON.stringify(V1));
+    await publish(brokers, topics.input, framed(id1, V1, BEFORE, 1, 'before'), 100);
 
-  const config = faultConfig(topics, 'at-least-once', {
-    'wire-format': 'confluent',
-    'output-wire-format': 'confluent',
-    'schema-registry-url': registry.url,
-    'schema-registry-timeout-ms': '1000',
-    'max-bytes-per-partition': '16384',
+    const config = faultConfig(topics, mode, {
+      'wire-format': 'confluent',
+      'output-wire-format': 'confluent',
+      'schema-registry-url': registry.url,
+      'schema-registry-timeout-ms': '1000',
+      'max-bytes-per-partition': '16384',
+    });
+    const { app, stop } = await startApp(t, config);
+    await caughtUp(app, brokers, PARTITIONS, 120_000);
+    assert.equal((await readyz(app.adminPort!)).status, 200);
+
+    // Registered before the outage, never seen by streamserve: its records need the registry.
+    const id2 = await client.register(subject, JSON.stringify(V2));
+    assert.notEqual(id2, id1);
+    const before = committedOnly(await committedOffsets(brokers, topics.group, topics.input));
+    registry.pause();
+    let resumed = false;
+    t.after(() => {
+      if (!resumed) registry.resume();
+    });
+    await publish(brokers, topics.input, framed(id2, V2, DURING, 2, 'during'), 100);
+
+    const answer = await poll(
+      async () => {
+        const r = await readyz(app.adminPort!);
+        return r.status === 503 && r.checks.schemaRegistryReachable === false ? r : null;
+      },
+      { message: '/readyz 503 with schemaRegistryReachable false', timeoutMs: TO_503_MS, intervalMs: 200 },
+    );
+    assert.equal(answer.checks.modelHealthy, true, 'only the registry is named');
+    for (let sample = 0; sample < OUTAGE_SAMPLES; sample++) {
+      assert.deepEqual(committedOnly(await committedOffsets(brokers, topics.group, topics.input)), before, 'nothing committed during the outage');
+      assert.equal((await readAll(brokers, topics.dlq)).length, 0, 'nothing dead-lettered during the outage');
+      assert.equal(app.status().paused, true, 'the input is paused');
+      assert.equal(app.status().counts.predictions, BEFORE, 'nothing scored during the outage');
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // observation interval, not a wait for a condition
+    }
+
+    registry.resume();
+    resumed = true;
+    await caughtUp(app, brokers, PARTITIONS, 120_000);
+    await poll(async () => ((await readyz(app.adminPort!)).status === 200 ? true : null), { message: '/readyz 200 again', timeoutMs: 30_000 });
+    assert.equal(await stop(), 0);
+
+    const predictions = await readAll(brokers, topics.output);
+    const keys = predictions.map((m) => m.key!.toString());
+    assert.equal(keys.length, BEFORE + DURING, 'one prediction per input');
+    assert.equal(new Set(keys).size, BEFORE + DURING, 'no input scored twice');
+    assert.equal(keys.filter((k) => k.startsWith('during-')).length, DURING);
+    assert.equal((await readAll(brokers, topics.dlq)).length, 0, 'no dead letters');
   });
-  const { app, stop } = await startApp(t, config);
-  await caughtUp(app, brokers, PARTITIONS, 120_000);
-  assert.equal((await readyz(app.adminPort!)).status, 200);
-
-  // Registered before the outage, never seen by streamserve: its records need the registry.
-  const id2 = await client.register(subject, JSON.stringify(V2));
-  assert.notEqual(id2, id1);
-  const before = committedOnly(await committedOffsets(brokers, topics.group, topics.input));
-  registry.pause();
-  let resumed = false;
-  t.after(() => {
-    if (!resumed) registry.resume();
-  });
-  await publish(brokers, topics.input, framed(id2, V2, DURING, 2, 'during'), 100);
-
-  const answer = await poll(
-    async () => {
-      const r = await readyz(app.adminPort!);
-      return r.status === 503 && r.checks.schemaRegistryReachable === false ? r : null;
-    },
-    { message: '/readyz 503 with schemaRegistryReachable false', timeoutMs: TO_503_MS, intervalMs: 200 },
-  );
-  assert.equal(answer.checks.modelHealthy, true, 'only the registry is named');
-  for (let sample = 0; sample < OUTAGE_SAMPLES; sample++) {
-    assert.deepEqual(committedOnly(await committedOffsets(brokers, topics.group, topics.input)), before, 'nothing committed during the outage');
-    assert.equal((await readAll(brokers, topics.dlq)).length, 0, 'nothing dead-lettered during the outage');
-    assert.equal(app.status().paused, true, 'the input is paused');
-    assert.equal(app.status().counts.predictions, BEFORE, 'nothing scored during the outage');
-    await new Promise((resolve) => setTimeout(resolve, 1000)); // observation interval, not a wait for a condition
-  }
-
-  registry.resume();
-  resumed = true;
-  await caughtUp(app, brokers, PARTITIONS, 120_000);
-  await poll(async () => ((await readyz(app.adminPort!)).status === 200 ? true : null), { message: '/readyz 200 again', timeoutMs: 30_000 });
-  assert.equal(await stop(), 0);
-
-  const predictions = await readAll(brokers, topics.output);
-  const keys = predictions.map((m) => m.key!.toString());
-  assert.equal(keys.length, BEFORE + DURING, 'one prediction per input');
-  assert.equal(new Set(keys).size, BEFORE + DURING, 'no input scored twice');
-  assert.equal(keys.filter((k) => k.startsWith('during-')).length, DURING);
-  assert.equal((await readAll(brokers, topics.dlq)).length, 0, 'no dead letters');
-});
+}
