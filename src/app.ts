@@ -115,7 +115,11 @@ export class App implements AdminSource {
         ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel })
         : // loadRuntime imports the runtime's library (TensorFlow.js: ~100 MB of heap) only now, on this thread.
           loadRuntime);
-    this.#metrics = new Metrics(() => this.#input?.status() ?? [], () => this.readiness().ready);
+    this.#metrics = new Metrics(
+      () => this.#input?.status() ?? [],
+      () => this.readiness().ready,
+      () => this.#decoderInUse?.health?.healthy ?? null,
+    );
   }
 
   get registry() {

@@ -12,7 +12,7 @@ import avro from 'avsc';
 import { frameHeader } from '../../src/codec/confluentFrame.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { sampleBoreholeInputs } from '../../src/model/borehole.js';
-import { createTestTopics, testBrokers, testTopics } from '../integration/support/app.js';
+import { createTestTopics, getText, metricValue, testBrokers, testTopics } from '../integration/support/app.js';
 import { readAll } from '../support/kafka.js';
 import { startOwnRegistry } from '../support/registry.js';
 import { caughtUp, faultConfig, startApp } from './support/inprocess.js';
@@ -83,6 +83,7 @@ for (const mode of GUARANTEES) {
       { message: '/readyz 503 with schemaRegistryReachable false', timeoutMs: TO_503_MS, intervalMs: 200 },
     );
     assert.equal(answer.checks.modelHealthy, true, 'only the registry is named');
+    assert.equal(metricValue(await getText(app.adminPort!, '/metrics'), 'streamserve_schema_registry_reachable'), 0);
     for (let sample = 0; sample < OUTAGE_SAMPLES; sample++) {
       assert.deepEqual(committedOnly(await committedOffsets(brokers, topics.group, topics.input)), before, 'nothing committed during the outage');
       assert.equal((await readAll(brokers, topics.dlq)).length, 0, 'nothing dead-lettered during the outage');
@@ -95,6 +96,7 @@ for (const mode of GUARANTEES) {
     resumed = true;
     await caughtUp(app, brokers, PARTITIONS, 120_000);
     await poll(async () => ((await readyz(app.adminPort!)).status === 200 ? true : null), { message: '/readyz 200 again', timeoutMs: 30_000 });
+    assert.equal(metricValue(await getText(app.adminPort!, '/metrics'), 'streamserve_schema_registry_reachable'), 1);
     assert.equal(await stop(), 0);
 
     const predictions = await readAll(brokers, topics.output);
