@@ -73,7 +73,8 @@ export class RetryingHealth implements DependencyHealth {
     try {
       while (!this.#healthy && !this.#closed) {
         await new Promise<void>((resolve) => {
-          this.#timer = setTimeout(resolve, backoff);
+          // unref: the input this health pauses keeps the process alive; a retry alone must not
+          this.#timer = setTimeout(resolve, backoff).unref();
         });
         this.#timer = null;
         if (this.#healthy || this.#closed) return;
