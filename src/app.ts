@@ -4,6 +4,8 @@ import { redactedConfig, requireSettings } from './config/load.js';
 import { checkInputSchema, loadAvroSchema, recordFieldNames } from './codec/schema.js';
 import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
 import { avroPredictionEncoder } from './codec/predictionEncoder.js';
+import type { RegistryClient } from './registry/client.js';
+import { confluentInputDecoder, confluentOutputEncoder, registryClient } from './registry/confluent.js';
 import type { ModelRuntime, RuntimeLoader } from './model/model.js';
 import { loadRuntime } from './model/runtimes.js';
 import { loadWorkerModel } from './model/workerModel.js';
@@ -20,7 +22,7 @@ import type { PartitionStatus } from './kafka/lag.js';
 import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
 import { Metrics } from './admin/metrics.js';
 import { Stats, type StatsSnapshot } from './admin/stats.js';
-import { ErrorCodes, StreamserveError } from './errors.js';
+import { ErrorCodes } from './errors.js';
 import { closeWithin } from './closeWithin.js';
 import type { ReplayStatus } from './replay/progress.js';
 
@@ -98,6 +100,8 @@ export class App implements AdminSource {
   #model: ModelRuntime | null = null;
   #scorer: Scorer | null = null;
   #input: AppInput | null = null;
+  #decoderInUse: InputDecoder | null = null;
+  #registry: RegistryClient | null = null;
   #stopping: Promise<number> | null = null;
   /** The error the app failed on by itself, once. */
   #fatal: Error | null = null;
@@ -113,7 +117,11 @@ export class App implements AdminSource {
         ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel })
         : // loadRuntime imports the runtime's library (TensorFlow.js: ~100 MB of heap) only now, on this thread.
           loadRuntime);
-    this.#metrics = new Metrics(() => this.#input?.status() ?? [], () => this.readiness().ready);
+    this.#metrics = new Metrics(
+      () => this.#input?.status() ?? [],
+      () => this.readiness().ready,
+      () => this.#decoderInUse?.health?.healthy ?? null,
+    );
   }
 
   get registry() {
@@ -132,6 +140,9 @@ export class App implements AdminSource {
   async start(): Promise<void> {
     const config = this.#config;
     requireSettings(config, ['brokers'], 'run');
+    if (config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent') {
+      requireSettings(config, ['schemaRegistryUrl'], 'the confluent wire format');
+    }
     this.#log.info({ config: redactedConfig(config) }, 'starting streamserve');
 
     this.#admin = new AdminServer({ host: config.adminHost, port: config.adminPort, source: this, logger: this.#log });
@@ -148,8 +159,19 @@ export class App implements AdminSource {
     }));
     const { signature } = model;
     checkInputSchema(signature, recordFieldNames(inputType), config.inputSchema);
-    const encoder = avroPredictionEncoder(outputType, signature);
-    const decoder = this.#options.decoder ?? this.#decoder(inputType);
+    const avroEncoder = avroPredictionEncoder(outputType, signature);
+    const registry = (this.#registry =
+      config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent' ? registryClient(config) : null);
+    const registryLog = this.#log.child({ component: 'schema-registry' });
+    const encoder =
+      config.outputWireFormat === 'confluent'
+        ? await confluentOutputEncoder({ client: registry!, config, type: outputType, inner: avroEncoder, logger: registryLog })
+        : avroEncoder;
+    const decoder = (this.#decoderInUse =
+      this.#options.decoder ??
+      (config.wireFormat === 'confluent'
+        ? await confluentInputDecoder({ client: registry!, config, reader: inputType, signature, logger: registryLog })
+        : rawAvroDecoder(inputType)));
     this.#metrics.modelLoaded(signature.name, signature.version, model.runtime);
 
     const observer = fanOut(this.#metrics, this.#stats);
@@ -176,11 +198,6 @@ export class App implements AdminSource {
     await this.#input.start();
     this.#state = 'running';
     this.#log.info({ input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, group: config.groupId }, 'streamserve running');
-  }
-
-  #decoder(inputType: Parameters<typeof rawAvroDecoder>[0]): InputDecoder {
-    if (this.#config.wireFormat === 'raw') return rawAvroDecoder(inputType);
-    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `wireFormat ${this.#config.wireFormat} is not supported yet`);
   }
 
   /**
@@ -251,6 +268,8 @@ export class App implements AdminSource {
     // Kafka clients first (leave the group, end the producers), then the model worker and the admin server. Each
     // phase is bounded: a client that does not close in time is named and left behind, and the rest still closes.
     const left = Math.max(2000, this.#config.shutdownTimeoutMs - (Date.now() - started));
+    this.#decoderInUse?.close?.();
+    this.#registry?.close();
     const kafkaClosed = await closeWithin(this.#input?.close() ?? {}, left);
     const restClosed = await closeWithin({ model: this.#model?.close(), 'admin server': this.#admin?.close() }, CLOSE_GRACE_MS);
     const pending = [...kafkaClosed, ...restClosed];
