@@ -11,13 +11,20 @@ export interface InputChunk {
 }
 
 /** Inputs `from` … `from + count - 1`, ids `${prefix}-${i}`, event_time `eventTime(i)` (default now). */
-export function inputChunk(type: AvroType, prefix: string, from: number, count: number, eventTime: (i: number) => number = () => Date.now()): InputChunk {
+export function inputChunk(
+  type: AvroType,
+  prefix: string,
+  from: number,
+  count: number,
+  eventTime: (i: number) => number = () => Date.now(),
+  frame: (body: Buffer) => Buffer = (body) => body,
+): InputChunk {
   const samples = sampleBoreholeInputs(count, 1 + from);
   const messages: Message[] = new Array(count);
   let bytes = 0;
   for (let i = 0; i < count; i++) {
     const id = `${prefix}-${from + i}`;
-    const value = type.toBuffer({ id, event_time: eventTime(from + i), ...samples[i]! });
+    const value = frame(type.toBuffer({ id, event_time: eventTime(from + i), ...samples[i]! }));
     bytes += value.length;
     messages[i] = { key: id, value };
   }
@@ -32,9 +39,16 @@ export function meanInputSize(type: AvroType, prefix: string): number {
 
 /**
  * Publishes `count` inputs as fast as the broker takes them (several large requests in flight, acks=1): this is
- * set-up, not a measurement. Resolves to the mean value size.
+ * set-up, not a measurement. Resolves to the mean value size. `frame` wraps each value (the Confluent framing).
  */
-export async function preload(kafka: Kafka, type: AvroType, topic: string, count: number, prefix: string): Promise<{ seconds: number; meanBytes: number }> {
+export async function preload(
+  kafka: Kafka,
+  type: AvroType,
+  topic: string,
+  count: number,
+  prefix: string,
+  frame?: (body: Buffer) => Buffer,
+): Promise<{ seconds: number; meanBytes: number }> {
   const producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 8 });
   await producer.connect();
   const started = performance.now();
@@ -43,7 +57,7 @@ export async function preload(kafka: Kafka, type: AvroType, topic: string, count
     const chunk = 20_000;
     const inFlight: Promise<unknown>[] = [];
     for (let from = 0; from < count; from += chunk) {
-      const { messages, bytes: b } = inputChunk(type, prefix, from, Math.min(chunk, count - from));
+      const { messages, bytes: b } = inputChunk(type, prefix, from, Math.min(chunk, count - from), undefined, frame);
       bytes += b;
       // requests of ~2,500 messages (~0.25 MB) keep each produce request well under the broker's limits
       for (let i = 0; i < messages.length; i += 2_500) {

@@ -13,7 +13,9 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { loadAvroSchema } from '../src/index.js';
+import { RegistryClient, frameHeader, loadAvroSchema } from '../src/index.js';
+import { startBenchRegistry, type BenchRegistry } from './registry.js';
+import { registryDrains, writeRegistryReport, type RegistryRun } from './registrySection.js';
 import { startBenchBroker, type BenchBroker } from './broker.js';
 import { benchKafka } from './clients.js';
 import { preload } from './inputs.js';
@@ -28,7 +30,7 @@ import { uniqueName } from './util.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
-const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'open', 'sweep', 'pin'] as const;
+const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'open', 'sweep', 'pin', 'reg'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -59,11 +61,13 @@ const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
 const say = (line: string) => process.stdout.write(`${stamp()} ${line}\n`);
 
 let broker: BenchBroker | null = null;
+let registry: BenchRegistry | null = null;
 let cleaning: Promise<void> | null = null;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     killAllChildren();
     killAllTools();
+    if (registry) await registry.stop().catch((err: unknown) => say(`stopping the registry failed: ${String(err)}`));
     if (broker) await broker.cleanup();
   })();
   return cleaning;
@@ -174,6 +178,25 @@ async function main(): Promise<void> {
     return calibrated;
   };
 
+  let regBacklog: Promise<string> | null = null;
+  /** (reg): the registry (behind its counting proxy) and a Confluent-framed copy of the small backlog, made once. */
+  const registryBacklog = (): Promise<string> =>
+    (regBacklog ??= (async () => {
+      registry ??= await startBenchRegistry((line) => say(`registry-local: ${line}`));
+      const topic = uniqueName('bench-reg-backlog');
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: plan.partitions, replicationFactor: 1 }] });
+      // (a loaded broker may not serve a topic's partitions for a while after it reports the leaders)
+      for (let tries = 0; (await admin.fetchTopicOffsets(topic).then(() => false, () => true)) && tries < 100; tries++) await new Promise((r) => setTimeout(r, 200));
+      const client = new RegistryClient({ urls: [registry.url], timeoutMs: 10_000 });
+      const id = await client.register(`${topic}-value`, readFileSync('schemas/borehole-input.avsc', 'utf8')).finally(() => client.close());
+      const header = frameHeader(id);
+      await preload(kafka, inputType, topic, plan.smallBacklog, 'small', (body) => Buffer.concat([header, body]));
+      return topic;
+    })().catch((err: unknown) => {
+      regBacklog = null; // the next round tries again
+      throw err;
+    }));
+
   const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
   const sweepConfigs = plan.sweep.sizes.flatMap((size) => plan.sweep.delays.map((delay) => ({ size, delay })));
 
@@ -258,7 +281,14 @@ async function main(): Promise<void> {
       raw.pin.push({ rep, ...r });
       return `unpinned ${fmt(r.unpinned)}/s, pinned ${fmt(r.pinned)}/s`;
     },
+    reg: async (rep) => {
+      const topic = await registryBacklog();
+      const r = await registryDrains(ctx, { rep, rawTopic: smallBacklogTopic, confluentTopic: topic, registry: registry! });
+      regRuns.push(r);
+      return `raw ${fmt(r.raw.rate)}/s, confluent in+out ${fmt(r.confluent.rate)}/s (${r.ratio.toFixed(2)} of raw); registry calls ${JSON.stringify(r.registryCalls)}`;
+    },
   };
+  const regRuns: RegistryRun[] = [];
 
   for (let rep = 0; rep < plan.reps; rep++) {
     for (const section of SECTIONS) {
@@ -270,7 +300,7 @@ async function main(): Promise<void> {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         raw.errors.push({ section, rep, message: message.slice(0, 2000) });
-        say(`round ${rep + 1}/${plan.reps} ${section}: FAILED ${message.split('\n')[0]}`);
+        say(`round ${rep + 1}/${plan.reps} ${section}: FAILED ${process.env.BENCH_DEBUG ? String((err as Error).stack) : message.split("\n")[0]}`);
         killAllChildren();
         killAllTools();
       }
@@ -328,7 +358,9 @@ async function main(): Promise<void> {
     inputs: { backlog: plan.backlog, meanValueBytes: loaded.meanBytes, partitions: plan.partitions, preloadSeconds: loaded.seconds },
     backends,
   };
-  const written = writeReport({ dir: RESULTS, meta, raw, profile, summary });
+  const written = regRuns.length > 0 ? writeRegistryReport(RESULTS, meta, regRuns, raw.errors) : [];
+  // A run of (reg) alone leaves the main report (and the figures the README quotes) as they are.
+  if (!(only !== null && [...only].every((x) => x === 'reg'))) written.push(...writeReport({ dir: RESULTS, meta, raw, profile, summary }));
   say(`results: ${written.join(', ')}`);
 }
 

@@ -2,10 +2,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config/settings.js';
 import type { AppInput, AppOptions, AppState, AppStatus } from './appOptions.js';
 import { redactedConfig, requireSettings } from './config/load.js';
-import { checkInputSchema, loadAvroSchema, recordFieldNames } from './codec/schema.js';
+import { checkInputSchema, loadAvroSchema, recordFieldNames, type AvroType } from './codec/schema.js';
 import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
-import { avroPredictionEncoder } from './codec/predictionEncoder.js';
+import { avroPredictionEncoder, type PredictionEncoder } from './codec/predictionEncoder.js';
+import type { RegistryClient } from './registry/client.js';
+import { confluentInputDecoder, confluentOutputEncoder, registryClient } from './registry/confluent.js';
 import type { ModelRuntime, RuntimeLoader } from './model/model.js';
+import type { Signature } from './model/signature.js';
 import { loadRuntime } from './model/runtimes.js';
 import { loadWorkerModel } from './model/workerModel.js';
 import { Scorer } from './scorer/scorer.js';
@@ -14,7 +17,7 @@ import { createKafkaInput } from './kafka/create.js';
 import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
 import { Metrics } from './admin/metrics.js';
 import { Stats } from './admin/stats.js';
-import { ErrorCodes, StreamserveError } from './errors.js';
+import { ErrorCodes } from './errors.js';
 import { closeWithin } from './closeWithin.js';
 import type { InferenceServer } from './http/server.js';
 import { createInferenceServer } from './http/create.js';
@@ -42,6 +45,8 @@ export class App implements AdminSource {
   #input: AppInput | null = null;
   #http: InferenceServer | null = null;
   #httpPort: number | null = null;
+  #decoderInUse: InputDecoder | null = null;
+  #registry: RegistryClient | null = null;
   #stopping: Promise<number> | null = null;
   /** The error the app failed on by itself, once. */
   #fatal: Error | null = null;
@@ -57,7 +62,11 @@ export class App implements AdminSource {
         ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel })
         : // loadRuntime imports the runtime's library (TensorFlow.js: ~100 MB of heap) only now, on this thread.
           loadRuntime);
-    this.#metrics = new Metrics(() => this.#input?.status() ?? [], () => this.readiness().ready);
+    this.#metrics = new Metrics(
+      () => this.#input?.status() ?? [],
+      () => this.readiness().ready,
+      () => this.#decoderInUse?.health?.healthy ?? null,
+    );
   }
 
   get registry() {
@@ -84,7 +93,12 @@ export class App implements AdminSource {
 
   async start(): Promise<void> {
     const config = this.#config;
-    if (this.#inputs.kafka) requireSettings(config, ['brokers'], 'run');
+    if (this.#inputs.kafka) {
+      requireSettings(config, ['brokers'], 'run');
+      if (config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent') {
+        requireSettings(config, ['schemaRegistryUrl'], 'the confluent wire format');
+      }
+    }
     this.#log.info({ config: redactedConfig(config) }, 'starting streamserve');
 
     this.#admin = new AdminServer({ host: config.adminHost, port: config.adminPort, source: this, logger: this.#log });
@@ -101,8 +115,6 @@ export class App implements AdminSource {
     }));
     const { signature } = model;
     checkInputSchema(signature, recordFieldNames(inputType), config.inputSchema);
-    const encoder = avroPredictionEncoder(outputType, signature);
-    const decoder = this.#options.decoder ?? this.#decoder(inputType);
     this.#metrics.modelLoaded(signature.name, signature.version, model.runtime);
 
     const observer = fanOut(this.#metrics, this.#stats);
@@ -123,6 +135,7 @@ export class App implements AdminSource {
       this.#log.info({ http: this.#httpPort }, 'streamserve serving HTTP');
       return;
     }
+    const { decoder, encoder } = await this.#kafkaCodecs(inputType, outputType, signature);
     const replay = this.#options.replay;
     this.#input = await (this.#options.createInput ?? createKafkaInput)({
       config,
@@ -140,9 +153,23 @@ export class App implements AdminSource {
     this.#log.info({ input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, group: config.groupId }, 'streamserve running');
   }
 
-  #decoder(inputType: Parameters<typeof rawAvroDecoder>[0]): InputDecoder {
-    if (this.#config.wireFormat === 'raw') return rawAvroDecoder(inputType);
-    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `wireFormat ${this.#config.wireFormat} is not supported yet`);
+  /** The Kafka input's wire formats (WIRE_FORMAT, OUTPUT_WIRE_FORMAT): raw Avro, or framed through the Schema Registry. */
+  async #kafkaCodecs(inputType: AvroType, outputType: AvroType, signature: Signature): Promise<{ decoder: InputDecoder; encoder: PredictionEncoder }> {
+    const config = this.#config;
+    const avroEncoder = avroPredictionEncoder(outputType, signature);
+    const registry = (this.#registry =
+      config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent' ? registryClient(config) : null);
+    const registryLog = this.#log.child({ component: 'schema-registry' });
+    const encoder =
+      config.outputWireFormat === 'confluent'
+        ? await confluentOutputEncoder({ client: registry!, config, type: outputType, inner: avroEncoder, logger: registryLog })
+        : avroEncoder;
+    const decoder = (this.#decoderInUse =
+      this.#options.decoder ??
+      (config.wireFormat === 'confluent'
+        ? await confluentInputDecoder({ client: registry!, config, reader: inputType, signature, logger: registryLog })
+        : rawAvroDecoder(inputType)));
+    return { decoder, encoder };
   }
 
   /**
@@ -214,6 +241,8 @@ export class App implements AdminSource {
     // Kafka clients first (leave the group, end the producers), then the model worker and the admin server. Each
     // phase is bounded: a client that does not close in time is named and left behind, and the rest still closes.
     const left = Math.max(2000, this.#config.shutdownTimeoutMs - (Date.now() - started));
+    this.#decoderInUse?.close?.();
+    this.#registry?.close();
     const kafkaClosed = await closeWithin(this.#input?.close() ?? {}, left);
     const restClosed = await closeWithin(
       { 'inference server': this.#http?.close(), model: this.#model?.close(), 'admin server': this.#admin?.close() },

@@ -7,6 +7,10 @@ export const ErrorCodes = {
   EMPTY_VALUE: 'EMPTY_VALUE',
   UNDECODABLE_VALUE: 'UNDECODABLE_VALUE',
   TRAILING_BYTES: 'TRAILING_BYTES',
+  // decode stage, WIRE_FORMAT=confluent: the framing, the schema id, or the writer schema is wrong for this record
+  NOT_REGISTRY_FRAMED: 'NOT_REGISTRY_FRAMED',
+  UNKNOWN_SCHEMA_ID: 'UNKNOWN_SCHEMA_ID',
+  INCOMPATIBLE_SCHEMA: 'INCOMPATIBLE_SCHEMA',
   // validate stage: the record decoded but cannot be scored
   MISSING_FIELD: 'MISSING_FIELD',
   NOT_A_NUMBER: 'NOT_A_NUMBER',
@@ -29,6 +33,7 @@ export const ErrorCodes = {
   SCHEMA_INVALID: 'SCHEMA_INVALID',
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   MODEL_UNAVAILABLE: 'MODEL_UNAVAILABLE',
+  REGISTRY_UNAVAILABLE: 'REGISTRY_UNAVAILABLE',
   BROKER_UNAVAILABLE: 'BROKER_UNAVAILABLE',
   TOPIC_NOT_FOUND: 'TOPIC_NOT_FOUND',
   // runtime, fatal: the process stops (src/kafka/errors.ts classifies Kafka errors)
@@ -61,6 +66,11 @@ export interface StreamserveErrorOptions {
   cause?: unknown;
 }
 
+export interface RecordErrorOptions extends StreamserveErrorOptions {
+  /** The Schema Registry id the record was framed with (WIRE_FORMAT=confluent), for its dead letter's header. */
+  schemaId?: number;
+}
+
 export class StreamserveError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
@@ -76,11 +86,13 @@ export class StreamserveError extends Error {
 /** A failure that belongs to one record: it becomes that record's dead letter, never an exception upstream. */
 export class RecordError extends StreamserveError {
   readonly stage: Stage;
+  readonly schemaId: number | undefined;
 
-  constructor(stage: Stage, code: ErrorCode, message: string, options: StreamserveErrorOptions = {}) {
+  constructor(stage: Stage, code: ErrorCode, message: string, options: RecordErrorOptions = {}) {
     super(code, message, options);
     this.name = 'RecordError';
     this.stage = stage;
+    this.schemaId = options.schemaId;
   }
 }
 

@@ -15,6 +15,10 @@ export { shippedNodeFlags } from './cli/nodeFlags.js';
 export { loadAvroSchema, type AvroType } from './codec/schema.js';
 export { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
 export { avroPredictionEncoder, type PredictionEncoder } from './codec/predictionEncoder.js';
+export { frameHeader } from './codec/confluentFrame.js';
+export { ConfluentDecoder } from './codec/confluentDecoder.js';
+export { RegistryClient, RegistryError } from './registry/client.js';
+export { startLocalRegistry, type LocalRegistry } from './registry/localRegistry.js';
 
 // The scorer and the models it runs
 export { Scorer, type ScoreBatch } from './scorer/scorer.js';

@@ -23,8 +23,11 @@ export class Metrics implements Observer {
   readonly #callsWaited: Histogram;
   readonly #queueWait: Histogram;
 
-  /** `partitions` (lag, paused partitions) and `ready` (what /readyz answers) are read at scrape time. */
-  constructor(partitions: () => PartitionStatus[], ready: () => boolean) {
+  /**
+   * `partitions` (lag, paused partitions), `ready` (what /readyz answers) and `registryReachable` (null when no
+   * Schema Registry is used) are read at scrape time.
+   */
+  constructor(partitions: () => PartitionStatus[], ready: () => boolean, registryReachable: () => boolean | null = () => null) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'streamserve_' });
     this.#recordsIn = new Counter({ name: 'streamserve_records_in_total', help: 'Input records taken in', labelNames: ['topic', 'partition'], registers });
@@ -86,6 +89,16 @@ export class Metrics implements Observer {
       registers,
       collect() {
         this.set(ready() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'streamserve_schema_registry_reachable',
+      help: 'WIRE_FORMAT=confluent: 1 while the Schema Registry answers; 0 while it does not (input paused, lookups retried)',
+      registers,
+      collect() {
+        this.reset();
+        const reachable = registryReachable();
+        if (reachable !== null) this.set(reachable ? 1 : 0);
       },
     });
     new Gauge({

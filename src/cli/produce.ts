@@ -6,17 +6,23 @@ import { InputProducer, type InputMessage } from '../kafka/inputProducer.js';
 import { sampleBoreholeInputs } from '../model/borehole.js';
 import { requireSettings } from '../config/load.js';
 import { messageOf } from '../errors.js';
+import { jsonInputProblems } from '../codec/jsonInput.js';
 import { commandContext, intFlag } from './context.js';
+import { inputFraming } from './wireFraming.js';
 
 /**
- * `streamserve produce [--file F]`: JSON lines (one input object per line; stdin by default) → Avro inputs
- * on the input topic, keyed by id. Bad lines are reported with their line number and not sent.
+ * `streamserve produce [--file F] [--wire-format raw|confluent]`: JSON lines (one input object per line; stdin by
+ * default) → Avro inputs on the input topic, keyed by id; with `confluent`, framed with the input schema's registry id
+ * (registered under the topic's subject unless AUTO_REGISTER_SCHEMAS=false). A line with a field the schema does not
+ * declare, a missing field or a value of the wrong JSON type is reported with its line number and the field, and not
+ * sent.
  */
 export async function produceCommand(argv: string[]): Promise<number> {
   const { config, logger, flags } = commandContext(argv, { file: { type: 'string' }, topic: { type: 'string' } });
   requireSettings(config, ['brokers'], 'produce');
   const topic = (flags.topic as string | undefined) ?? config.inputTopic;
   const type = await loadAvroSchema(config.inputSchema);
+  const framing = await inputFraming(config, type, topic);
   const file = flags.file as string | undefined;
   const lines = createInterface({ input: file ? createReadStream(file) : process.stdin, crlfDelay: Infinity });
   const messages: InputMessage[] = [];
@@ -26,15 +32,18 @@ export async function produceCommand(argv: string[]): Promise<number> {
     lineNo++;
     if (line.trim() === '') continue;
     try {
-      const obj = JSON.parse(line) as Record<string, unknown>;
-      obj.event_time ??= Date.now();
-      const value = type.toBuffer(obj);
-      messages.push({ key: typeof obj.id === 'string' ? obj.id : null, value });
+      const obj = JSON.parse(line) as unknown;
+      if (typeof obj === 'object' && obj !== null && !Array.isArray(obj)) (obj as Record<string, unknown>).event_time ??= Date.now();
+      const problems = jsonInputProblems(type, obj);
+      if (problems.length > 0) throw new Error(problems.join('; '));
+      const record = obj as Record<string, unknown>;
+      messages.push({ key: typeof record.id === 'string' ? record.id : null, value: framing.frame(type.toBuffer(record)) });
     } catch (err) {
       bad++;
       process.stderr.write(`line ${lineNo}: not a valid input: ${messageOf(err)}\n`);
     }
   }
+  framing.close();
   const producer = new InputProducer(createKafka({ ...config, brokers: config.brokers! }, logger), topic);
   await producer.start();
   try {
@@ -54,6 +63,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const seed = intFlag(flags, 'seed', 1);
   const topic = (flags.topic as string | undefined) ?? config.inputTopic;
   const type = await loadAvroSchema(config.inputSchema);
+  const framing = await inputFraming(config, type, topic);
   const producer = new InputProducer(createKafka({ ...config, brokers: config.brokers! }, logger), topic);
   await producer.start();
   const started = performance.now();
@@ -65,11 +75,12 @@ export async function generateCommand(argv: string[]): Promise<number> {
       await producer.send(
         inputs.map((x, i) => {
           const id = `gen-${seed}-${from + i}`;
-          return { key: id, value: type.toBuffer({ id, event_time: Date.now(), ...x }) };
+          return { key: id, value: framing.frame(type.toBuffer({ id, event_time: Date.now(), ...x })) };
         }),
       );
     }
   } finally {
+    framing.close();
     await producer.close();
   }
   const seconds = (performance.now() - started) / 1000;

@@ -1,6 +1,7 @@
-import type { AvroType } from './schema.js';
+import type { AvroResolver, AvroType } from './schema.js';
 import { ErrorCodes, RecordError, messageOf } from '../errors.js';
 import type { InputFields } from '../scorer/outcome.js';
+import type { DependencyHealth } from '../dependencyHealth.js';
 
 /** How input values are framed on the wire. `confluent` (magic byte + schema id) needs a Schema Registry. */
 export const WireFormats = ['raw', 'confluent'] as const;
@@ -14,6 +15,13 @@ export type WireFormat = (typeof WireFormats)[number];
  */
 export interface InputDecoder {
   decode(value: Buffer | null): InputFields | Promise<InputFields>;
+  /**
+   * The dependency the decoder needs (a Schema Registry), when it has one: while it is unhealthy the input takes
+   * nothing in, and readiness names it.
+   */
+  readonly health?: DependencyHealth;
+  /** Stops what the decoder runs in the background (retries); idempotent. */
+  close?(): void;
 }
 
 /** A decoder that never needs I/O. */
@@ -28,27 +36,33 @@ export function rawAvroDecoder(reader: AvroType): SyncInputDecoder {
       if (value === null || value.length === 0) {
         throw new RecordError('decode', ErrorCodes.EMPTY_VALUE, value === null ? 'value is null' : 'value is empty');
       }
-      let result: { value: unknown; offset: number };
-      try {
-        result = reader.decode(value, 0);
-      } catch (err) {
-        throw new RecordError('decode', ErrorCodes.UNDECODABLE_VALUE, `not a ${reader.name ?? 'record'}: ${messageOf(err)}`);
-      }
-      if (result.offset < 0) {
-        throw new RecordError(
-          'decode',
-          ErrorCodes.UNDECODABLE_VALUE,
-          `truncated: ${value.length} bytes are not a complete ${reader.name ?? 'record'}`,
-        );
-      }
-      if (result.offset !== value.length) {
-        throw new RecordError(
-          'decode',
-          ErrorCodes.TRAILING_BYTES,
-          `${value.length - result.offset} bytes left after a ${reader.name ?? 'record'} (written with another schema?)`,
-        );
-      }
-      return result.value as InputFields;
+      return readAvro(reader, value, 0);
     },
   };
+}
+
+/**
+ * Reads one Avro record from `value[start..]` to its very end: with `resolver` (avsc's createResolver) the bytes were
+ * written with another, compatible schema; without, with the reader schema itself. `schemaId` goes into the error.
+ */
+export function readAvro(reader: AvroType, value: Buffer, start: number, resolver?: AvroResolver, schemaId?: number): InputFields {
+  const options = schemaId === undefined ? {} : { schemaId };
+  let result: { value: unknown; offset: number };
+  try {
+    result = reader.decode(value, start, resolver);
+  } catch (err) {
+    throw new RecordError('decode', ErrorCodes.UNDECODABLE_VALUE, `not a ${reader.name ?? 'record'}: ${messageOf(err)}`, options);
+  }
+  if (result.offset < 0) {
+    throw new RecordError('decode', ErrorCodes.UNDECODABLE_VALUE, `truncated: ${value.length - start} bytes are not a complete ${reader.name ?? 'record'}`, options);
+  }
+  if (result.offset !== value.length) {
+    throw new RecordError(
+      'decode',
+      ErrorCodes.TRAILING_BYTES,
+      `${value.length - result.offset} bytes left after a ${reader.name ?? 'record'} (written with another schema?)`,
+      options,
+    );
+  }
+  return result.value as InputFields;
 }

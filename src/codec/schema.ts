@@ -4,6 +4,7 @@ import type { Signature } from '../model/signature.js';
 import { ErrorCodes, StreamserveError } from '../errors.js';
 
 export type AvroType = avro.Type;
+export type AvroResolver = avro.Resolver;
 
 /** Reads an .avsc file into an avsc Type. Logical types stay as their underlying type (timestamps as numbers). */
 export async function loadAvroSchema(path: string): Promise<AvroType> {

@@ -79,6 +79,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (out.dlqTopic !== undefined && (out.dlqTopic === out.inputTopic || out.dlqTopic === out.outputTopic)) {
     problems.push(`${origin('dlqTopic')}: must differ from the input and output topics`);
   }
+  if ((out.schemaRegistryUsername === undefined) !== (out.schemaRegistryPassword === undefined)) {
+    problems.push(`${origin('schemaRegistryUsername')}: needs ${settings.schemaRegistryPassword.env} as well (and the other way round)`);
+  }
   if (
     typeof out.heartbeatIntervalMs === 'number' &&
     typeof out.sessionTimeoutMs === 'number' &&

@@ -31,8 +31,13 @@ function setting<S extends z.ZodType>(spec: SettingSpec<S>): SettingSpec<S> {
   return spec;
 }
 
-/** The wire formats streamserve decodes today; `confluent` is refused here until Schema Registry framing is implemented. */
-const implementedWireFormats = ['raw'] as const satisfies readonly WireFormat[];
+const urlList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
+  .pipe(z.array(z.string().regex(/^https?:\/\/[^\s,]+$/, 'each URL is http(s)://host[:port][/path]')).min(1, 'at least one URL'));
+
+/** The wire formats streamserve reads and writes: bare Avro, or Confluent's Schema Registry framing. */
+const wireFormats = ['raw', 'confluent'] as const satisfies readonly WireFormat[];
 
 export const settings = {
   brokers: setting({
@@ -98,10 +103,63 @@ export const settings = {
   wireFormat: setting({
     env: 'WIRE_FORMAT',
     flag: 'wire-format',
-    schema: z
-      .enum(implementedWireFormats, { error: 'only raw is supported for now (confluent, with a Schema Registry, is planned)' })
-      .default('raw'),
-    doc: 'Input framing: raw Avro binary (confluent/Schema Registry framing is planned, not yet supported).',
+    schema: z.enum(wireFormats).default('raw'),
+    doc: 'Input framing: raw (bare Avro written with INPUT_SCHEMA) or confluent (magic byte, schema id, Avro written with the producer\'s schema, resolved to INPUT_SCHEMA; needs SCHEMA_REGISTRY_URL).',
+  }),
+  outputWireFormat: setting({
+    env: 'OUTPUT_WIRE_FORMAT',
+    flag: 'output-wire-format',
+    schema: z.enum(wireFormats).default('raw'),
+    doc: 'Prediction framing: raw, or confluent (OUTPUT_SCHEMA registered under the output subject; needs SCHEMA_REGISTRY_URL). Dead letters keep the input bytes.',
+  }),
+  schemaRegistryUrl: setting({
+    env: 'SCHEMA_REGISTRY_URL',
+    flag: 'schema-registry-url',
+    schema: urlList.optional(),
+    doc: 'Comma-separated base URLs of one Schema Registry (Confluent API; Apicurio: …/apis/ccompat/v7), tried in turn. Needed by the confluent wire formats.',
+  }),
+  schemaRegistryUsername: setting({
+    env: 'SCHEMA_REGISTRY_USERNAME',
+    flag: 'schema-registry-username',
+    schema: z.string().min(1).optional(),
+    doc: 'Basic-auth user for the Schema Registry (with SCHEMA_REGISTRY_PASSWORD).',
+  }),
+  schemaRegistryPassword: setting({
+    env: 'SCHEMA_REGISTRY_PASSWORD',
+    flag: 'schema-registry-password',
+    schema: z.string().optional(),
+    doc: 'Basic-auth password for the Schema Registry (redacted in logs and /status).',
+    secret: true,
+  }),
+  schemaRegistryCaFile: setting({
+    env: 'SCHEMA_REGISTRY_CA_FILE',
+    flag: 'schema-registry-ca-file',
+    schema: z.string().min(1).optional(),
+    doc: 'PEM file of the CA(s) to trust for https registry URLs.',
+  }),
+  schemaRegistryTimeoutMs: setting({
+    env: 'SCHEMA_REGISTRY_TIMEOUT_MS',
+    flag: 'schema-registry-timeout-ms',
+    schema: int(100, 60_000).default(10_000),
+    doc: 'A registry request not answered this long counts as the registry being unavailable (the input pauses; not poison).',
+  }),
+  schemaCacheSize: setting({
+    env: 'SCHEMA_CACHE_SIZE',
+    flag: 'schema-cache-size',
+    schema: int(1, 1_000_000).default(1000),
+    doc: 'Writer schemas (by id) kept resolved at most; the least recently used is looked up again when needed.',
+  }),
+  subjectNameStrategy: setting({
+    env: 'SUBJECT_NAME_STRATEGY',
+    flag: 'subject-name-strategy',
+    schema: z.enum(['topic', 'record', 'topic-record']).default('topic'),
+    doc: 'Subject of a topic\'s values: topic (<topic>-value), record (<record full name>) or topic-record (<topic>-<record full name>).',
+  }),
+  autoRegisterSchemas: setting({
+    env: 'AUTO_REGISTER_SCHEMAS',
+    flag: 'auto-register-schemas',
+    schema: bool.default(true),
+    doc: 'OUTPUT_WIRE_FORMAT=confluent: register OUTPUT_SCHEMA under the output subject at startup; false only looks it up (locked-down registries).',
   }),
   maxBatchSize: setting({ env: 'MAX_BATCH_SIZE', flag: 'max-batch-size', schema: int(1, 65536).default(2048), doc: 'Rows per model call at most.' }),
   maxBatchDelayMs: setting({ env: 'MAX_BATCH_DELAY_MS', flag: 'max-batch-delay-ms', schema: int(0, 60000).default(5), doc: 'Longest a row waits for its batch to fill.' }),

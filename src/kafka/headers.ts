@@ -15,6 +15,8 @@ export const Header = {
   errorStage: 'streamserve.error.stage',
   errorCode: 'streamserve.error.code',
   errorMessage: 'streamserve.error.message',
+  /** On a dead letter of a Schema-Registry-framed input (WIRE_FORMAT=confluent): the schema id it was framed with. */
+  errorSchemaId: 'streamserve.error.schema.id',
   /** On a dead letter too large for its topic: what of the input it leaves out (`value`, `value,headers`, …). */
   errorDropped: 'streamserve.error.dropped',
 } as const;

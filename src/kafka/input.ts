@@ -5,6 +5,7 @@ import type { PredictionEncoder } from '../codec/predictionEncoder.js';
 import type { Scorer } from '../scorer/scorer.js';
 import type { Outcome } from '../scorer/outcome.js';
 import { noopObserver, type Observer } from '../observer.js';
+import { messageOf } from '../errors.js';
 import type { InputBounds } from './bounds.js';
 import { CommitScheduler } from './commits.js';
 import { decodeAll } from './decodeAll.js';
@@ -110,7 +111,14 @@ export class KafkaInput {
     this.#lag = new LagWatch({ topic: options.consumer.topic, offsets: this.#offsets, tracker: this.#tracker, logger: this.#log });
     const own: BatchHandler = { batch: (batch) => this.#take(batch), empty: (tp, last, high) => this.#empty(tp, last, high) };
     this.#handler = options.bounds ? options.bounds.batches(own, (p) => this.#stopPartition(p)) : own;
-    this.#intake = new Intake({ consumer: this.#consumer, scorer: options.scorer, maxInflightRecords: options.maxInflightRecords, observer: this.#observer, logger: this.#log });
+    this.#intake = new Intake({
+      consumer: this.#consumer,
+      scorer: options.scorer,
+      maxInflightRecords: options.maxInflightRecords,
+      observer: this.#observer,
+      logger: this.#log,
+      ...(options.decoder.health ? { dependencies: [options.decoder.health] } : {}),
+    });
   }
 
   /** Records taken in and not yet written. */
@@ -129,6 +137,7 @@ export class KafkaInput {
       inputFetching: this.#consumer.fetching,
       producerConnected: this.#output.connected,
       outputWritable: this.#output.writable,
+      ...(this.#o.decoder.health ? { [this.#o.decoder.health.name]: this.#o.decoder.health.healthy } : {}),
     };
   }
 
@@ -191,7 +200,19 @@ export class KafkaInput {
     }
     let records = messages.map((m) => toInputRecord(topic, partition, m));
     const decoding = decodeAll(this.#o.decoder, records);
-    let inputs = Array.isArray(decoding) ? decoding : await decoding;
+    let inputs: Awaited<typeof decoding>;
+    if (Array.isArray(decoding)) inputs = decoding;
+    else {
+      try {
+        inputs = await decoding;
+      } catch (err) {
+        // The decoder's dependency is down (not poison): nothing of the batch is taken, its health has paused the
+        // input, and kafkajs fetches the batch again once it is back. A decoder with no health to pause on throws.
+        if (!this.#o.decoder.health) throw err;
+        this.#log.warn({ topic, partition, from: records[0]?.offset, err: messageOf(err) }, 'decoding needs a dependency that is unavailable; the batch is read again later');
+        return false;
+      }
+    }
     if (!batch.current()) return false;
 
     // Records still in flight from before a rebalance are fetched again: they already have an outcome coming.

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import type { Observer } from '../observer.js';
 import type { Scorer } from '../scorer/scorer.js';
+import type { DependencyHealth } from '../dependencyHealth.js';
 import type { InputConsumer } from './consumer.js';
 
 /**
  * How much the Kafka input takes in: it counts records taken in and not yet written, and pauses fetching while that
- * count is at `maxInflightRecords` (backpressure: resumed at half) or while the model fails rows it is known to score
- * (a failing dependency is not poison: nothing more is taken in until it scores again).
+ * count is at `maxInflightRecords` (backpressure: resumed at half), while the model fails rows it is known to score,
+ * or while another dependency (the Schema Registry) is unavailable: a failing dependency is not poison, nothing more
+ * is taken in until it works again.
  */
 export class Intake {
   readonly #consumer: InputConsumer;
@@ -14,16 +16,26 @@ export class Intake {
   readonly #max: number;
   readonly #observer: Observer;
   readonly #log: Logger;
+  readonly #dependencies: readonly DependencyHealth[];
   #inflight = 0;
   #backpressured = false;
 
-  constructor(options: { consumer: InputConsumer; scorer: Scorer; maxInflightRecords: number; observer: Observer; logger: Logger }) {
+  constructor(options: {
+    consumer: InputConsumer;
+    scorer: Scorer;
+    maxInflightRecords: number;
+    observer: Observer;
+    logger: Logger;
+    dependencies?: readonly DependencyHealth[];
+  }) {
     this.#consumer = options.consumer;
     this.#scorer = options.scorer;
     this.#max = options.maxInflightRecords;
     this.#observer = options.observer;
     this.#log = options.logger;
+    this.#dependencies = options.dependencies ?? [];
     this.#scorer.onHealthChange(() => this.#apply());
+    for (const dependency of this.#dependencies) dependency.onChange(() => this.#apply());
   }
 
   /** Records taken in and not yet written. */
@@ -53,9 +65,13 @@ export class Intake {
   }
 
   #apply(): void {
-    const pause = this.#backpressured || !this.#scorer.healthy;
+    const unavailable = this.#dependencies.filter((d) => !d.healthy).map((d) => d.name);
+    const pause = this.#backpressured || !this.#scorer.healthy || unavailable.length > 0;
     if (pause === this.#consumer.paused) return;
     this.#consumer.setPaused(pause);
-    this.#log.info({ inflight: this.#inflight, modelHealthy: this.#scorer.healthy }, pause ? 'paused input' : 'resumed input');
+    this.#log.info(
+      { inflight: this.#inflight, modelHealthy: this.#scorer.healthy, ...(unavailable.length > 0 ? { unavailable } : {}) },
+      pause ? 'paused input' : 'resumed input',
+    );
   }
 }

@@ -69,6 +69,7 @@ export function deadLetterMessage(target: OutcomeTarget, record: InputRecord, er
     [Header.errorStage]: error.stage,
     [Header.errorCode]: error.code,
     [Header.errorMessage]: error.message.slice(0, 1000),
+    ...(error.schemaId === undefined ? {} : { [Header.errorSchemaId]: String(error.schemaId) }),
   };
   const full: OutboundMessage = {
     topic: target.deadLetterTopic,

@@ -88,6 +88,16 @@ async function startApp(flags: Record<string, string> = {}, options: { logger?: 
 }
 
 describe('App (no broker)', () => {
+  test('a confluent wire format without SCHEMA_REGISTRY_URL stops startup naming the setting', async () => {
+    for (const flag of ['wire-format', 'output-wire-format']) {
+      await assert.rejects(startApp({ [flag]: 'confluent' }), (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'CONFIG_INVALID');
+        assert.match((err as Error).message, /schemaRegistryUrl \(SCHEMA_REGISTRY_URL \/ --schema-registry-url\): required by `the confluent wire format`/);
+        return true;
+      });
+    }
+  });
+
   test('ready once started; /readyz names the input check that fails, and /status shows the runtime', async () => {
     const { app, input, readyz } = await startApp();
     try {

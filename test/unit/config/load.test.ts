@@ -142,16 +142,29 @@ describe('loadConfig', () => {
     assert.match(configError({ flags: { 'dlq-topic': 'borehole-predictions' } }).message, /dlqTopic/);
   });
 
-  test('WIRE_FORMAT=confluent is refused (planned, not implemented), naming the setting, its env var and its flag', () => {
-    for (const sources of [{ env: { WIRE_FORMAT: 'confluent' } }, { flags: { 'wire-format': 'confluent' } }, { file: configFile({ wireFormat: 'confluent' }) }]) {
-      const err = configError(sources);
-      const lines = problemLines(err);
-      assert.equal(lines.length, 1, err.message);
-      assert.match(lines[0]!, /^ {2}- wireFormat \(WIRE_FORMAT \/ --wire-format\): /);
-      assert.match(lines[0]!, /only raw is supported.*confluent.*is planned/);
-      assert.match(lines[0]!, /\(got "confluent"\)$/);
-    }
+  test('WIRE_FORMAT=confluent is accepted; SCHEMA_REGISTRY_URL is one or more URLs', () => {
+    const config = loadConfig({ env: { WIRE_FORMAT: 'confluent', SCHEMA_REGISTRY_URL: 'http://a:8081, https://b/apis/ccompat/v7' } });
+    assert.equal(config.wireFormat, 'confluent');
+    assert.deepEqual(config.schemaRegistryUrl, ['http://a:8081', 'https://b/apis/ccompat/v7']);
     assert.equal(loadConfig({ env: { WIRE_FORMAT: 'raw' } }).wireFormat, 'raw');
+  });
+
+  test('registry settings: a bad value stops startup naming the setting', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ WIRE_FORMAT: 'avro' }, /wireFormat \(WIRE_FORMAT/],
+      [{ OUTPUT_WIRE_FORMAT: 'json' }, /outputWireFormat \(OUTPUT_WIRE_FORMAT/],
+      [{ SCHEMA_REGISTRY_URL: 'registry:8081' }, /schemaRegistryUrl \(SCHEMA_REGISTRY_URL.*http\(s\)/],
+      [{ SCHEMA_REGISTRY_TIMEOUT_MS: '0' }, /schemaRegistryTimeoutMs \(SCHEMA_REGISTRY_TIMEOUT_MS/],
+      [{ SCHEMA_CACHE_SIZE: 'many' }, /schemaCacheSize \(SCHEMA_CACHE_SIZE/],
+      [{ SUBJECT_NAME_STRATEGY: 'TopicNameStrategy' }, /subjectNameStrategy \(SUBJECT_NAME_STRATEGY/],
+      [{ AUTO_REGISTER_SCHEMAS: 'yes' }, /autoRegisterSchemas \(AUTO_REGISTER_SCHEMAS/],
+      [{ SCHEMA_REGISTRY_USERNAME: 'u' }, /SCHEMA_REGISTRY_PASSWORD/],
+    ];
+    for (const [env, pattern] of cases) assert.match(configError({ env }).message, pattern, JSON.stringify(env));
+    const defaults = loadConfig();
+    assert.equal(defaults.subjectNameStrategy, 'topic');
+    assert.equal(defaults.autoRegisterSchemas, true);
+    assert.equal(defaults.outputWireFormat, 'raw');
   });
 
   test("brokers: 'a:1, b:2' is two brokers, trimmed; a file may give an array", () => {
@@ -171,6 +184,15 @@ describe('loadConfig', () => {
     assert.match(err.message, /KAFKA_SASL_PASSWORD/);
   });
 
+  test('redactedConfig hides the Schema Registry password', () => {
+    const config = loadConfig({ env: { SCHEMA_REGISTRY_URL: 'http://r:8081', SCHEMA_REGISTRY_USERNAME: 'bob', SCHEMA_REGISTRY_PASSWORD: 'registry-secret' } });
+    const shown = redactedConfig(config);
+    assert.equal(shown.schemaRegistryPassword, '[redacted]');
+    assert.equal(shown.schemaRegistryUsername, 'bob');
+    assert.ok(!JSON.stringify(shown).includes('registry-secret'));
+    assert.match(configError({ env: { SCHEMA_REGISTRY_URL: 'nope', SCHEMA_REGISTRY_PASSWORD: 'registry-secret' } }).message, /^(?![\s\S]*registry-secret)/);
+  });
+
   test('redactedConfig hides saslPassword and nothing else', () => {
     const config = loadConfig({
       env: { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: 'hunter2-secret' },
@@ -186,7 +208,7 @@ describe('loadConfig', () => {
 
   test('every secret setting is redacted', () => {
     const secrets = Object.entries(settings).filter(([, s]) => 'secret' in s && s.secret);
-    assert.deepEqual(secrets.map(([name]) => name), ['saslPassword', 'httpToken']);
+    assert.deepEqual(secrets.map(([name]) => name).sort(), ['httpToken', 'saslPassword', 'schemaRegistryPassword']);
   });
 
   test('the result is frozen', () => {

@@ -2,11 +2,13 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { POISON_KINDS } from '../../../src/demo/poison.js';
 import { ErrorCodes, StreamserveError } from '../../../src/errors.js';
+import { rawAvroDecoder, type InputDecoder } from '../../../src/codec/inputDecoder.js';
+import { RetryingHealth } from '../../../src/dependencyHealth.js';
 import { Header } from '../../../src/kafka/headers.js';
 import { kafkaFailure } from '../../../src/kafka/errors.js';
 import { protocolError } from './kafkajsErrors.js';
 import { scaleInput, unscaleOutput } from '../../../src/model/signature.js';
-import { StubModel, boreholeSignature, inputSchema, predictionSchema, waitFor } from '../support.js';
+import { StubModel, boreholeSignature, inputSchema, predictionSchema, silentLogger, waitFor } from '../support.js';
 import {
   DLQ,
   NOW,
@@ -443,5 +445,41 @@ describe('KafkaInput, exactly-once', () => {
       [[offsets(0, 3), '3'], [[], '4']],
     );
     assert.equal(h.input.status()[0]!.committedOffset, '4');
+  });
+});
+
+describe('KafkaInput, a decoder whose dependency is down', () => {
+  test('the batch is not taken, nothing written, the input paused and readiness names it; resumed once healthy, the batch is taken again', within, async (t) => {
+    const raw = rawAvroDecoder(f.inType);
+    const health = new RetryingHealth({ name: 'schemaRegistryReachable', logger: silentLogger, backoffMs: 1 });
+    t.after(() => health.close());
+    let registryUp = false;
+    const decoder: InputDecoder = {
+      health,
+      decode: (value) => {
+        if (registryUp) return Promise.resolve(raw.decode(value));
+        health.failed(new Error('registry down'), () => (registryUp ? Promise.resolve() : Promise.reject(new Error('still down'))));
+        return Promise.reject(new Error('registry down'));
+      },
+      close: () => health.close(),
+    };
+    const sink = new StubSink();
+    const h = await startInput(t, f, { output: { sink }, decoder });
+    const batch = goodInputs(f, 0, 0, 5);
+    assert.equal(await h.offer(batch), false, 'not taken: kafkajs fetches it again');
+    assert.equal(h.consumer.paused, true, 'paused while the dependency is down');
+    assert.equal(h.input.checks().schemaRegistryReachable, false);
+    assert.equal(h.input.inflight, 0);
+    await h.input.drain();
+    assert.equal(sink.accepted.length, 0, 'nothing dead-lettered, nothing written');
+    assert.deepEqual(h.consumer.commits, [], 'nothing committed');
+
+    registryUp = true;
+    await waitFor(() => !h.consumer.paused, { what: 'resumed by itself once the dependency answers' });
+    assert.equal(h.input.checks().schemaRegistryReachable, true);
+    await h.fetch(batch);
+    await h.input.drain();
+    assert.deepEqual(sink.accepted.map(sourceKey), batch.map((i) => `0:${i.record.offset}`), 'every input scored once');
+    assert.ok(sink.accepted.every((m) => m.topic === OUTPUT));
   });
 });

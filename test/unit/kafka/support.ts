@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { KafkaMessage } from 'kafkajs';
 import type { AvroType } from '../../../src/codec/schema.js';
-import { rawAvroDecoder } from '../../../src/codec/inputDecoder.js';
+import { rawAvroDecoder, type InputDecoder } from '../../../src/codec/inputDecoder.js';
 import { avroPredictionEncoder } from '../../../src/codec/predictionEncoder.js';
 import { closeWithin } from '../../../src/closeWithin.js';
 import { POISON_KINDS } from '../../../src/demo/poison.js';
@@ -201,6 +201,8 @@ export interface Harness {
   model: StubModel;
   /** Hands one fetched batch of one partition to the input (as kafkajs would); `lastOffset` defaults to its last record. */
   fetch(inputs: readonly Input[], lastOffset?: string): Promise<void>;
+  /** The same, resolving whether the input took the batch (false: kafkajs would fetch it again). */
+  offer(inputs: readonly Input[]): Promise<boolean>;
 }
 
 export interface HarnessOptions extends Partial<Pick<KafkaInputOptions, 'maxInflightRecords' | 'commitIntervalMs'>> {
@@ -213,6 +215,8 @@ export interface HarnessOptions extends Partial<Pick<KafkaInputOptions, 'maxInfl
   partitions?: number[];
   /** Receives the input's fatal failures; by default one fails the test. */
   onFatal?: (err: Error) => void;
+  /** The raw Avro decoder by default. */
+  decoder?: InputDecoder;
 }
 
 /**
@@ -232,7 +236,7 @@ export async function startInput(t: TestContext, f: Fixtures, options: HarnessOp
     createConsumer: (o) => (consumer = new StubConsumer(o)),
     offsets: { committed: async () => new Map(), ends: async () => new Map(), close: async () => {} },
     scorer,
-    decoder: rawAvroDecoder(f.inType),
+    decoder: options.decoder ?? rawAvroDecoder(f.inType),
     encoder: avroPredictionEncoder(f.outType, f.signature),
     target: { outputTopic: OUTPUT, deadLetterTopic: DLQ, signature: f.signature, runtime: 'tfjs-cpu', ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}) },
     output: (context) =>
@@ -259,14 +263,18 @@ export async function startInput(t: TestContext, f: Fixtures, options: HarnessOp
     consumer: stub,
     model,
     async fetch(inputs, lastOffset) {
-      const records = inputs.map((i) => i.record);
-      const messages: KafkaMessage[] = records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp, attributes: 0, offset: r.offset, headers: r.headers }));
-      const { partition } = records[0]!;
-      const last = lastOffset ?? records.at(-1)!.offset;
-      const taken = await stub.handler!.batch({ topic: TOPIC, partition, messages, lastOffset: last, highWatermark: String(BigInt(last) + 1n), current: () => true });
-      assert.equal(taken, true, 'the batch was taken');
+      assert.equal(await offer(inputs, lastOffset), true, 'the batch was taken');
     },
+    offer: (inputs) => offer(inputs),
   };
+
+  function offer(inputs: readonly Input[], lastOffset?: string): Promise<boolean> {
+    const records = inputs.map((i) => i.record);
+    const messages: KafkaMessage[] = records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp, attributes: 0, offset: r.offset, headers: r.headers }));
+    const { partition } = records[0]!;
+    const last = lastOffset ?? records.at(-1)!.offset;
+    return stub.handler!.batch({ topic: TOPIC, partition, messages, lastOffset: last, highWatermark: String(BigInt(last) + 1n), current: () => true });
+  }
 }
 
 /** Fetches each partition's inputs in batches of `chunk`, partitions taking turns. */
