@@ -22,7 +22,7 @@ let built = false;
  * run it without a TypeScript loader: tsx's loader thread, and its copy in the model worker, would add ~60 MB to
  * streamserve's RSS that the shipped, compiled streamserve does not have.
  */
-function buildChildren(): void {
+export function buildChildren(): void {
   if (built) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', BUILD_CONFIG], { cwd: ROOT, stdio: 'inherit' });
   built = true;

@@ -1,85 +1,28 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/settings.js';
+import type { AppInput, AppOptions, AppState, AppStatus } from './appOptions.js';
 import { redactedConfig, requireSettings } from './config/load.js';
-import { checkInputSchema, loadAvroSchema, recordFieldNames } from './codec/schema.js';
+import { checkInputSchema, loadAvroSchema, recordFieldNames, type AvroType } from './codec/schema.js';
 import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
-import { avroPredictionEncoder } from './codec/predictionEncoder.js';
+import { avroPredictionEncoder, type PredictionEncoder } from './codec/predictionEncoder.js';
 import type { RegistryClient } from './registry/client.js';
 import { confluentInputDecoder, confluentOutputEncoder, registryClient } from './registry/confluent.js';
 import type { ModelRuntime, RuntimeLoader } from './model/model.js';
+import type { Signature } from './model/signature.js';
 import { loadRuntime } from './model/runtimes.js';
 import { loadWorkerModel } from './model/workerModel.js';
 import { Scorer } from './scorer/scorer.js';
 import { fanOut } from './observer.js';
-import type { KafkaClient } from './kafka/client.js';
-import { createKafkaInput, type KafkaInputParts } from './kafka/create.js';
-import type { InputBounds } from './kafka/bounds.js';
-import type { KafkaInput } from './kafka/input.js';
-
-/** What the App needs of its input: lifecycle, readiness and status. */
-export type AppInput = Pick<KafkaInput, 'start' | 'stopFetching' | 'drain' | 'abort' | 'close' | 'checks' | 'status' | 'inflight' | 'paused'>;
-import type { PartitionStatus } from './kafka/lag.js';
+import { createKafkaInput } from './kafka/create.js';
 import { AdminServer, type AdminSource, type Readiness } from './admin/server.js';
 import { Metrics } from './admin/metrics.js';
-import { Stats, type StatsSnapshot } from './admin/stats.js';
+import { Stats } from './admin/stats.js';
 import { ErrorCodes } from './errors.js';
 import { closeWithin } from './closeWithin.js';
-import type { ReplayStatus } from './replay/progress.js';
+import type { InferenceServer } from './http/server.js';
+import { createInferenceServer } from './http/create.js';
 
-export const AppStates = ['starting', 'running', 'draining', 'stopped', 'failed'] as const;
-export type AppState = (typeof AppStates)[number];
-
-/** What GET /status returns. */
-export interface AppStatus {
-  state: AppState;
-  startedAt: string;
-  uptimeSeconds: number;
-  ready: Readiness;
-  model: { name: string; version: string; dir: string } | null;
-  /** What scores the rows, e.g. `tfjs-wasm` (ModelRuntime.runtime). */
-  runtime: string | null;
-  guarantee: Config['guarantee'];
-  topics: { input: string; output: string; deadLetter: string };
-  group: string;
-  batching: { maxBatchSize: number; maxBatchDelayMs: number };
-  inflight: number;
-  maxInflightRecords: number;
-  paused: boolean;
-  assignments: PartitionStatus[];
-  counts: StatsSnapshot;
-  /** Only under `replay`: progress through the range. */
-  replay?: ReplayStatus;
-}
-
-export interface AppOptions {
-  config: Config;
-  logger: Logger;
-  /** Called once when the app fails on its own (consumer crash) and should be stopped with a non-zero exit. */
-  onFatal?: (err: Error) => void;
-  /**
-   * Loads the model; by default the runtime the model directory calls for (src/model/runtimes.ts), in the worker
-   * thread or on this one. Tests hand in wrappers (a model that fails on marked rows, a slow model) to exercise the
-   * real pipeline and broker around them.
-   */
-  loadModel?: RuntimeLoader;
-  /** Decodes input values instead of the WIRE_FORMAT decoder (a plug-in wire format; see docs/ARCHITECTURE.md). */
-  decoder?: InputDecoder;
-  /** The Kafka client; made from the config when absent. The benchmark hands in one whose producers it observes. */
-  kafka?: KafkaClient;
-  /** Builds the input from its parts; the Kafka input by default. Tests of the App itself hand in a stub (no broker). */
-  createInput?: (parts: KafkaInputParts) => Promise<AppInput>;
-  /** `replay` (src/replay/job.ts) runs this same composition over a bounded range; `run` passes nothing. */
-  replay?: ReplayHooks;
-}
-
-/** What a replay changes in the composition: bounds on the input, a stamp on the outputs, progress on /status. */
-export interface ReplayHooks {
-  /** The bounded-input decorator (src/replay/boundedInput.ts): end offsets, and the plan on every commit. */
-  bounds: InputBounds;
-  /** Headers on every outcome; keyless inputs also get a derived prediction key (see OutcomeTarget). */
-  extraHeaders: Record<string, string>;
-  status: () => ReplayStatus;
-}
+export { AppStates, type AppInput, type AppOptions, type AppState, type AppStatus, type ReplayHooks } from './appOptions.js';
 
 /**
  * The composition root: the only place that knows every concrete part, and the start/stop order. Start order is
@@ -100,6 +43,8 @@ export class App implements AdminSource {
   #model: ModelRuntime | null = null;
   #scorer: Scorer | null = null;
   #input: AppInput | null = null;
+  #http: InferenceServer | null = null;
+  #httpPort: number | null = null;
   #decoderInUse: InputDecoder | null = null;
   #registry: RegistryClient | null = null;
   #stopping: Promise<number> | null = null;
@@ -137,11 +82,22 @@ export class App implements AdminSource {
     return this.#adminPort;
   }
 
+  /** The inference server's bound port, when it serves HTTP. */
+  get httpPort(): number | null {
+    return this.#httpPort;
+  }
+
+  get #inputs(): { kafka: boolean; http: boolean } {
+    return this.#options.inputs ?? { kafka: true, http: this.#config.httpPort !== undefined };
+  }
+
   async start(): Promise<void> {
     const config = this.#config;
-    requireSettings(config, ['brokers'], 'run');
-    if (config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent') {
-      requireSettings(config, ['schemaRegistryUrl'], 'the confluent wire format');
+    if (this.#inputs.kafka) {
+      requireSettings(config, ['brokers'], 'run');
+      if (config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent') {
+        requireSettings(config, ['schemaRegistryUrl'], 'the confluent wire format');
+      }
     }
     this.#log.info({ config: redactedConfig(config) }, 'starting streamserve');
 
@@ -159,19 +115,6 @@ export class App implements AdminSource {
     }));
     const { signature } = model;
     checkInputSchema(signature, recordFieldNames(inputType), config.inputSchema);
-    const avroEncoder = avroPredictionEncoder(outputType, signature);
-    const registry = (this.#registry =
-      config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent' ? registryClient(config) : null);
-    const registryLog = this.#log.child({ component: 'schema-registry' });
-    const encoder =
-      config.outputWireFormat === 'confluent'
-        ? await confluentOutputEncoder({ client: registry!, config, type: outputType, inner: avroEncoder, logger: registryLog })
-        : avroEncoder;
-    const decoder = (this.#decoderInUse =
-      this.#options.decoder ??
-      (config.wireFormat === 'confluent'
-        ? await confluentInputDecoder({ client: registry!, config, reader: inputType, signature, logger: registryLog })
-        : rawAvroDecoder(inputType)));
     this.#metrics.modelLoaded(signature.name, signature.version, model.runtime);
 
     const observer = fanOut(this.#metrics, this.#stats);
@@ -183,6 +126,16 @@ export class App implements AdminSource {
       observer,
       inferTimeoutMs: config.inferenceTimeoutMs,
     });
+    if (this.#inputs.http) {
+      this.#http = createInferenceServer({ config, scorer: this.#scorer, model, inputType, registry: this.#metrics.registry, logger: this.#log });
+      this.#httpPort = await this.#http.start();
+    }
+    if (!this.#inputs.kafka) {
+      this.#state = 'running';
+      this.#log.info({ http: this.#httpPort }, 'streamserve serving HTTP');
+      return;
+    }
+    const { decoder, encoder } = await this.#kafkaCodecs(inputType, outputType, signature);
     const replay = this.#options.replay;
     this.#input = await (this.#options.createInput ?? createKafkaInput)({
       config,
@@ -198,6 +151,25 @@ export class App implements AdminSource {
     await this.#input.start();
     this.#state = 'running';
     this.#log.info({ input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, group: config.groupId }, 'streamserve running');
+  }
+
+  /** The Kafka input's wire formats (WIRE_FORMAT, OUTPUT_WIRE_FORMAT): raw Avro, or framed through the Schema Registry. */
+  async #kafkaCodecs(inputType: AvroType, outputType: AvroType, signature: Signature): Promise<{ decoder: InputDecoder; encoder: PredictionEncoder }> {
+    const config = this.#config;
+    const avroEncoder = avroPredictionEncoder(outputType, signature);
+    const registry = (this.#registry =
+      config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent' ? registryClient(config) : null);
+    const registryLog = this.#log.child({ component: 'schema-registry' });
+    const encoder =
+      config.outputWireFormat === 'confluent'
+        ? await confluentOutputEncoder({ client: registry!, config, type: outputType, inner: avroEncoder, logger: registryLog })
+        : avroEncoder;
+    const decoder = (this.#decoderInUse =
+      this.#options.decoder ??
+      (config.wireFormat === 'confluent'
+        ? await confluentInputDecoder({ client: registry!, config, reader: inputType, signature, logger: registryLog })
+        : rawAvroDecoder(inputType)));
+    return { decoder, encoder };
   }
 
   /**
@@ -244,7 +216,8 @@ export class App implements AdminSource {
         this.#log.warn({ code: ErrorCodes.MODEL_UNAVAILABLE, inflight: this.#input?.inflight }, 'stopping while the model is unavailable');
         this.#scorer.close();
       }
-      await this.#input?.drain();
+      // HTTP requests in flight are answered (new ones get 503) while the Kafka input drains.
+      await Promise.all([this.#input?.drain(), this.#http?.close()]);
       return 'drained' as const;
     })();
     const outcome = await Promise.race([drain, deadline]).catch((err: unknown) => {
@@ -271,7 +244,10 @@ export class App implements AdminSource {
     this.#decoderInUse?.close?.();
     this.#registry?.close();
     const kafkaClosed = await closeWithin(this.#input?.close() ?? {}, left);
-    const restClosed = await closeWithin({ model: this.#model?.close(), 'admin server': this.#admin?.close() }, CLOSE_GRACE_MS);
+    const restClosed = await closeWithin(
+      { 'inference server': this.#http?.close(), model: this.#model?.close(), 'admin server': this.#admin?.close() },
+      CLOSE_GRACE_MS,
+    );
     const pending = [...kafkaClosed, ...restClosed];
     // Everything acknowledged is committed by now, so a client left behind costs nothing but a late group rebalance:
     // the exit code still says whether everything in flight was committed.
@@ -289,7 +265,10 @@ export class App implements AdminSource {
       running: this.#state === 'running',
       modelWarm: this.#model !== null,
       modelHealthy: this.#scorer?.healthy ?? false,
-      ...(this.#input?.checks() ?? { groupJoined: false, inputFetching: false, producerConnected: false, outputWritable: false }),
+      ...(this.#inputs.http ? { httpListening: this.#httpPort !== null } : {}),
+      ...(this.#inputs.kafka
+        ? (this.#input?.checks() ?? { groupJoined: false, inputFetching: false, producerConnected: false, outputWritable: false })
+        : {}),
     };
     return { ready: Object.values(checks).every(Boolean), checks };
   }
@@ -311,6 +290,7 @@ export class App implements AdminSource {
       maxInflightRecords: this.#config.maxInflightRecords,
       paused: this.#input?.paused ?? false,
       assignments: this.#input?.status() ?? [],
+      http: this.#inputs.http ? { port: this.#httpPort, inFlight: this.#http?.inFlight ?? 0 } : null,
       counts: this.#stats.snapshot(),
       ...(this.#options.replay ? { replay: this.#options.replay.status() } : {}),
     };

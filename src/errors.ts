@@ -16,6 +16,9 @@ export const ErrorCodes = {
   NOT_A_NUMBER: 'NOT_A_NUMBER',
   NOT_FINITE: 'NOT_FINITE',
   OUT_OF_RANGE: 'OUT_OF_RANGE',
+  // validate stage, JSON inputs (HTTP): a field the input schema does not have, or a value of the wrong JSON type
+  UNKNOWN_FIELD: 'UNKNOWN_FIELD',
+  WRONG_TYPE: 'WRONG_TYPE',
   // infer stage
   INFERENCE_FAILED: 'INFERENCE_FAILED',
   INFERENCE_TIMEOUT: 'INFERENCE_TIMEOUT',
@@ -42,6 +45,14 @@ export const ErrorCodes = {
   COMMIT_FAILED: 'COMMIT_FAILED',
   PRODUCER_FENCED: 'PRODUCER_FENCED',
   SHUTDOWN_TIMEOUT: 'SHUTDOWN_TIMEOUT',
+  // HTTP inference: answered to the caller, never dead letters
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  NOT_FOUND: 'NOT_FOUND',
+  OVERLOADED: 'OVERLOADED',
+  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
+  REQUEST_CANCELLED: 'REQUEST_CANCELLED',
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,5 +1,9 @@
 import type { ErrorCode, Stage } from './errors.js';
 
+/** Where a row came from: a Kafka input (a backlog, maybe) or an interactive HTTP caller. */
+export const RowSources = ['kafka', 'http'] as const;
+export type RowSource = (typeof RowSources)[number];
+
 /**
  * What the parts of the flow report as they work: inputs (records in, outcomes, latency, in-flight, backpressure),
  * the scorer (model calls) and outputs (write errors). The admin server's metrics and stats implement it; tests may
@@ -19,6 +23,13 @@ export interface Observer {
   backpressure(paused: boolean): void;
   /** The model stopped scoring rows it is known to score (false), or scores again (true). */
   modelHealth(healthy: boolean): void;
+  /** The rows of one model call by source (bisection's smaller calls not counted again). */
+  callRows(rows: Readonly<Record<RowSource, number>>): void;
+  /**
+   * An HTTP row went into a model call: how many model calls ended while it waited (urgent, it should wait only for
+   * the one running when it came), and its wait in seconds.
+   */
+  httpRowWait(callsWaited: number, seconds: number): void;
 }
 
 export const noopObserver: Observer = {
@@ -31,6 +42,8 @@ export const noopObserver: Observer = {
   sinkError() {},
   backpressure() {},
   modelHealth() {},
+  callRows() {},
+  httpRowWait() {},
 };
 
 /** One observer that forwards every call to each of `observers` (plain loops: some calls come once per record). */
@@ -45,5 +58,7 @@ export function fanOut(...observers: Observer[]): Observer {
     sinkError: (r) => { for (const o of observers) o.sinkError(r); },
     backpressure: (p) => { for (const o of observers) o.backpressure(p); },
     modelHealth: (h) => { for (const o of observers) o.modelHealth(h); },
+    callRows: (r) => { for (const o of observers) o.callRows(r); },
+    httpRowWait: (c, s) => { for (const o of observers) o.httpRowWait(c, s); },
   };
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Observer } from '../observer.js';
+import type { Observer, RowSource } from '../observer.js';
 import type { PartitionStatus } from '../kafka/lag.js';
 import type { ReplayStatus } from '../replay/progress.js';
 
@@ -18,6 +18,10 @@ export class Metrics implements Observer {
   readonly #pauses: Counter;
   readonly #modelHealthy: Gauge;
   readonly #modelFailures: Counter;
+  readonly #callRows: Histogram<'source'>;
+  readonly #calls: Counter<'sources'>;
+  readonly #callsWaited: Histogram;
+  readonly #queueWait: Histogram;
 
   /**
    * `partitions` (lag, paused partitions), `ready` (what /readyz answers) and `registryReachable` (null when no
@@ -54,6 +58,31 @@ export class Metrics implements Observer {
     this.#modelHealthy = new Gauge({ name: 'streamserve_model_healthy', help: '1 while the model scores rows it is known to score; 0 while it fails them (inputs paused)', registers });
     this.#modelHealthy.set(1);
     this.#modelFailures = new Counter({ name: 'streamserve_model_failures_total', help: 'Times the model stopped scoring rows it is known to score', registers });
+    this.#callRows = new Histogram({
+      name: 'streamserve_model_call_rows',
+      help: 'Rows of one model call from each source (kafka, http), observed for each source with rows in the call',
+      labelNames: ['source'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048],
+      registers,
+    });
+    this.#calls = new Counter({
+      name: 'streamserve_model_calls_total',
+      help: 'Model calls by the sources of their rows (kafka, http, kafka+http)',
+      labelNames: ['sources'],
+      registers,
+    });
+    this.#callsWaited = new Histogram({
+      name: 'streamserve_http_calls_waited',
+      help: 'Model calls that ended while an HTTP row waited for its own (at most 1 expected: the one running when it came)',
+      buckets: [0, 1, 2, 3, 5, 10],
+      registers,
+    });
+    this.#queueWait = new Histogram({
+      name: 'streamserve_http_queue_wait_seconds',
+      help: 'Time from an HTTP row being queued to the start of its model call',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
     new Gauge({
       name: 'streamserve_ready',
       help: '1 when ready to serve (/readyz answers 200)',
@@ -124,6 +153,15 @@ export class Metrics implements Observer {
   modelHealth(healthy: boolean): void {
     this.#modelHealthy.set(healthy ? 1 : 0);
     if (!healthy) this.#modelFailures.inc();
+  }
+  callRows(rows: Readonly<Record<RowSource, number>>): void {
+    if (rows.kafka > 0) this.#callRows.observe({ source: 'kafka' }, rows.kafka);
+    if (rows.http > 0) this.#callRows.observe({ source: 'http' }, rows.http);
+    this.#calls.inc({ sources: rows.kafka > 0 && rows.http > 0 ? 'kafka+http' : rows.http > 0 ? 'http' : 'kafka' });
+  }
+  httpRowWait(callsWaited: number, seconds: number): void {
+    this.#callsWaited.observe(callsWaited);
+    this.#queueWait.observe(seconds);
   }
 }
 

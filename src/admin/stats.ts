@@ -1,5 +1,5 @@
 import type { ErrorCode, Stage } from '../errors.js';
-import type { Observer } from '../observer.js';
+import type { Observer, RowSource } from '../observer.js';
 
 export interface StatsSnapshot {
   recordsIn: number;
@@ -8,6 +8,12 @@ export interface StatsSnapshot {
   deadLettersByStageAndCode: Record<string, number>;
   modelCalls: number;
   rowsScored: number;
+  /** Rows taken into model calls, by where they came from. */
+  rowsBySource: Record<RowSource, number>;
+  /** Model calls that held rows of both sources. */
+  mixedModelCalls: number;
+  /** Most model calls an HTTP row waited behind (Observer.httpRowWait). */
+  maxCallsWaited: number;
   sinkErrors: number;
   backpressurePauses: number;
   /** Times the model stopped scoring rows it is known to score (inputs paused until it scored again). */
@@ -25,6 +31,9 @@ export class Stats implements Observer {
   #byCode: Record<string, number> = {};
   #calls = 0;
   #rows = 0;
+  #bySource: Record<RowSource, number> = { kafka: 0, http: 0 };
+  #mixed = 0;
+  #maxCallsWaited = 0;
   #sinkErrors = 0;
   #pauses = 0;
   #modelFailures = 0;
@@ -51,6 +60,14 @@ export class Stats implements Observer {
   batch(rows: number): void {
     this.#calls++;
     this.#rows += rows;
+  }
+  callRows(rows: Readonly<Record<RowSource, number>>): void {
+    this.#bySource.kafka += rows.kafka;
+    this.#bySource.http += rows.http;
+    if (rows.kafka > 0 && rows.http > 0) this.#mixed++;
+  }
+  httpRowWait(callsWaited: number): void {
+    if (callsWaited > this.#maxCallsWaited) this.#maxCallsWaited = callsWaited;
   }
   latency(): void {
     const now = this.#now();
@@ -83,6 +100,9 @@ export class Stats implements Observer {
       deadLettersByStageAndCode: { ...this.#byCode },
       modelCalls: this.#calls,
       rowsScored: this.#rows,
+      rowsBySource: { ...this.#bySource },
+      mixedModelCalls: this.#mixed,
+      maxCallsWaited: this.#maxCallsWaited,
       sinkErrors: this.#sinkErrors,
       backpressurePauses: this.#pauses,
       modelFailures: this.#modelFailures,

@@ -4,11 +4,13 @@ import { demoCommand } from './demo.js';
 import { generateCommand, produceCommand } from './produce.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 import { topicsCommand } from './topics.js';
 import { trainCommand } from './train.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  run: { run: runCommand, help: 'consume inputs, score them, publish predictions and dead letters' },
+  run: { run: runCommand, help: 'consume inputs, score them, publish predictions and dead letters (and serve HTTP with HTTP_PORT)' },
+  serve: { run: serveCommand, help: 'serve the model over HTTP only (POST /predict, Open Inference Protocol v2), no broker' },
   replay: { run: replayCommand, help: 're-score a range of the input topic into --to-topic (--from-beginning | --from-timestamp | --from-offsets)' },
   demo: { run: demoCommand, help: 'end to end on a local broker: publish sample inputs, score them, show the result' },
   train: { run: trainCommand, help: 'train the example borehole model into weights/borehole (deterministic)' },

@@ -188,6 +188,33 @@ export const settings = {
   shutdownTimeoutMs: setting({ env: 'SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: int(100).default(30000), doc: 'Deadline for a graceful stop.' }),
   adminHost: setting({ env: 'ADMIN_HOST', flag: 'admin-host', schema: z.string().min(1).default('127.0.0.1'), doc: 'Admin HTTP bind address.' }),
   adminPort: setting({ env: 'ADMIN_PORT', flag: 'admin-port', schema: int(0, 65535).default(9464), doc: 'Admin HTTP port (0 = any free port).' }),
+  httpPort: setting({
+    env: 'HTTP_PORT',
+    flag: 'http-port',
+    schema: int(0, 65535).optional(),
+    doc: 'Inference HTTP port (POST /predict, Open Inference Protocol v2; 0 = any free port). `run` serves HTTP too only when set; `serve` defaults to 8080.',
+  }),
+  httpHost: setting({ env: 'HTTP_HOST', flag: 'http-host', schema: z.string().min(1).default('127.0.0.1'), doc: 'Inference HTTP bind address.' }),
+  httpToken: setting({
+    env: 'HTTP_TOKEN',
+    flag: 'http-token',
+    schema: z.string().min(1).optional(),
+    doc: 'When set, inference requests need `Authorization: Bearer <token>` (the /v2/health routes excepted); redacted.',
+    secret: true,
+  }),
+  httpMaxQueue: setting({
+    env: 'HTTP_MAX_QUEUE',
+    flag: 'http-max-queue',
+    schema: int(1).default(4096),
+    doc: 'HTTP rows waiting for the model at most; a request past it gets 429 with Retry-After at once.',
+  }),
+  httpTimeoutMs: setting({
+    env: 'HTTP_TIMEOUT_MS',
+    flag: 'http-timeout-ms',
+    schema: int(1, 600_000).default(10_000),
+    doc: 'Deadline of an inference request (504 past it); a caller may shorten it with the X-Streamserve-Timeout-Ms header.',
+  }),
+  httpMaxBodyBytes: setting({ env: 'HTTP_MAX_BODY_BYTES', flag: 'http-max-body-bytes', schema: int(1024).default(8 * 1024 * 1024), doc: 'Largest inference request body (413 past it).' }),
   logLevel: setting({ env: 'LOG_LEVEL', flag: 'log-level', schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), doc: 'Log level.' }),
   logFormat: setting({ env: 'LOG_FORMAT', flag: 'log-format', schema: z.enum(['json', 'pretty', 'auto']).default('auto'), doc: 'json, pretty, or auto (pretty on a terminal).' }),
 } as const;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ModelRuntime } from '../model/model.js';
 import { ErrorCodes, RecordError, messageOf } from '../errors.js';
-import { noopObserver, type Observer } from '../observer.js';
+import { noopObserver, type Observer, type RowSource } from '../observer.js';
 import { BatchPolicy } from './batcher.js';
 import { featurize, type Features } from './featurize.js';
 import { scoreRows } from './infer.js';
@@ -17,6 +17,13 @@ export interface ScoreBatch {
   inputs: readonly (InputFields | RecordError)[];
   /** An interactive caller is waiting: these rows go into the next model call ahead of any backlog. */
   urgent?: boolean;
+  /** Where the rows came from, for the rows-per-call metric (default `kafka`). */
+  source?: RowSource;
+  /**
+   * The caller gave up (a deadline, a disconnect): rows of this batch not yet in a model call are not scored; their
+   * outcome is a REQUEST_CANCELLED error. Rows already in a call are scored as usual.
+   */
+  signal?: AbortSignal;
   /**
    * Called once, when every input has its outcome: `outcomes[i]` is the outcome of `inputs[i]`. Batches submitted
    * with the same urgency are answered in submission order (an empty batch is answered at once). Must not throw.
@@ -51,6 +58,9 @@ interface Entry {
   index: number;
   features: Features | null;
   error: RecordError | null;
+  /** Model calls ended when it was queued, and when (for HTTP rows' waits). */
+  callsAtSubmit: number;
+  submittedAt: number;
 }
 
 /**
@@ -69,6 +79,8 @@ export class Scorer {
   readonly #log: Logger;
   readonly #health: ModelHealth;
   #current: Promise<void> | null = null;
+  /** Model calls (batches) ended so far. */
+  #callsEnded = 0;
   #idleScheduled = false;
   #timer: NodeJS.Timeout | null = null;
 
@@ -120,19 +132,21 @@ export class Scorer {
     }
     const signature = this.#o.model.signature;
     const urgent = batch.urgent === true;
+    const callsAtSubmit = this.#callsEnded;
+    const submittedAt = batch.source === 'http' ? performance.now() : 0;
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index]!;
-      let entry: Entry;
-      if (input instanceof RecordError) entry = { owner, index, features: null, error: input };
+      let features: Features | null = null;
+      let error: RecordError | null = null;
+      if (input instanceof RecordError) error = input;
       else {
         try {
-          entry = { owner, index, features: featurize(signature, input), error: null };
+          features = featurize(signature, input);
         } catch (err) {
-          const error = err instanceof RecordError ? err : new RecordError('validate', ErrorCodes.MISSING_FIELD, messageOf(err));
-          entry = { owner, index, features: null, error };
+          error = err instanceof RecordError ? err : new RecordError('validate', ErrorCodes.MISSING_FIELD, messageOf(err));
         }
       }
-      this.#batcher.add(entry, urgent);
+      this.#batcher.add({ owner, index, features, error, callsAtSubmit, submittedAt }, urgent);
     }
     this.#schedule();
   }
@@ -196,7 +210,21 @@ export class Scorer {
    */
   async #score(entries: Entry[]): Promise<void> {
     const valid: Entry[] = [];
-    for (const e of entries) if (e.features !== null) valid.push(e);
+    const bySource: Record<RowSource, number> = { kafka: 0, http: 0 };
+    const now = performance.now();
+    for (const e of entries) {
+      if (e.features === null) continue;
+      const { batch } = e.owner;
+      if (batch.signal?.aborted === true) {
+        e.features = null;
+        e.error = new RecordError('infer', ErrorCodes.REQUEST_CANCELLED, `the caller gave up before this row was scored (${messageOf(batch.signal.reason)})`);
+        continue;
+      }
+      valid.push(e);
+      bySource[batch.source ?? 'kafka']++;
+      if (batch.source === 'http') this.#observer.httpRowWait(this.#callsEnded - e.callsAtSubmit, (now - e.submittedAt) / 1000);
+    }
+    if (valid.length > 0) this.#observer.callRows(bySource);
     const rows = valid.map((e) => e.features!.row);
     const results =
       valid.length === 0
@@ -212,6 +240,7 @@ export class Scorer {
               }),
             )
             .catch((err: unknown) => valid.map(() => new RecordError('infer', ErrorCodes.INFERENCE_FAILED, messageOf(err))));
+    if (valid.length > 0) this.#callsEnded++;
     if (results === null) return;
     const good = results.findIndex((r) => !(r instanceof RecordError));
     if (good >= 0) this.#health.scored(rows[good]!);

@@ -6,6 +6,7 @@ import { scaleInput, unscaleOutput, type Signature } from '../../../src/model/si
 import type { InputFields, Outcome } from '../../../src/scorer/outcome.js';
 import { Scorer, type ScorerOptions } from '../../../src/scorer/scorer.js';
 import { StubModel, boreholeSignature, goodBorehole, silentLogger, waitFor } from '../support.js';
+import { noopObserver } from '../../../src/observer.js';
 
 /** A scorer that hangs fails its test instead of the run. */
 const within = { timeout: 10_000 };
@@ -224,6 +225,49 @@ describe('Scorer', () => {
     }
     await backlog.done;
     assert.deepEqual(backlog.answered, [0, 1, 2, 3, 4]);
+  });
+
+  test('rows of a batch whose caller gave up before their model call are not scored: REQUEST_CANCELLED; rows already in a call are', within, async (t) => {
+    const model = new GatedModel({ signature });
+    const scorer = makeScorer(t, model, { maxBatchSize: 4 });
+    const first = submitAll(scorer, [cases(0, 3, false)]);
+    await waitFor(() => model.waiting === 1, { what: 'the first model call' });
+    const caller = new AbortController();
+    const left = cases(10, 3, false);
+    let outcomes: Outcome[] = [];
+    scorer.submit({ inputs: left.map((c) => c.input), urgent: true, source: 'http', signal: caller.signal, done: (o) => (outcomes = o) });
+    const stayed = submitAll(scorer, [cases(20, 2, false)]);
+    caller.abort(new Error('gone'));
+    model.letOneThrough(); // the call that held `first`, running when the caller left
+    while (stayed.answered.length === 0) {
+      await waitFor(() => model.waiting === 1 || stayed.answered.length > 0, { what: 'the next model call' });
+      if (model.waiting === 1) model.letOneThrough();
+    }
+    await Promise.all([first.done, stayed.done]);
+    assert.equal(outcomes.length, 3);
+    for (const o of outcomes) assert.equal((o as RecordError).code, ErrorCodes.REQUEST_CANCELLED);
+    // the next call took the 3 urgent rows and 1 of the backlog (4 at most): only that one was scored
+    assert.deepEqual(model.calls.map((c) => c.length), [3, 1, 1], 'the cancelled rows never reached the model');
+    assert.deepEqual(model.calls[0]!.map(rowKey), cases(0, 3, false).map((c) => rowKey(rowOf(c))));
+  });
+
+  test('reports rows per model call by source, and how many calls an urgent row waited behind', within, async (t) => {
+    const model = new GatedModel({ signature });
+    const calls: Record<string, number>[] = [];
+    const waits: number[] = [];
+    const observer = { ...noopObserver, callRows: (r: Record<string, number>) => calls.push({ ...r }), httpRowWait: (c: number) => waits.push(c) };
+    const scorer = makeScorer(t, model, { maxBatchSize: 4, observer });
+    const backlog = submitAll(scorer, [cases(0, 9, false)]);
+    await waitFor(() => model.waiting === 1, { what: 'the first model call' });
+    let answered = false;
+    scorer.submit({ inputs: cases(50, 2, false).map((c) => c.input), urgent: true, source: 'http', done: () => (answered = true) });
+    while (!answered || model.waiting > 0 || calls.length < 3) {
+      await waitFor(() => model.waiting === 1 || (answered && calls.length >= 3 && model.waiting === 0), { what: 'a model call' });
+      if (model.waiting === 1) model.letOneThrough();
+    }
+    await backlog.done;
+    assert.deepEqual(calls, [{ kafka: 4, http: 0 }, { kafka: 2, http: 2 }, { kafka: 3, http: 0 }], 'the urgent rows joined the next call, filled up with the backlog');
+    assert.deepEqual(waits, [1, 1], 'each urgent row waited behind the one call running when it came');
   });
 
   test('drain() resolves only after every submitted batch is answered', within, async (t) => {

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { RecordError } from '../errors.js';
+import type { Signature } from '../model/signature.js';
+import type { Outcome, Prediction } from '../scorer/outcome.js';
+import type { InferenceContext } from './context.js';
+import { badRequest } from './replies.js';
+
+/**
+ * `POST /predict`, the Flask tutorial's route in JSON: one input object (the input schema's field names), answered
+ * with its prediction (200) or its error (422, with the code a dead letter would carry); or a list of them, answered
+ * with one entry per input, in order, each a prediction or `{ "error": … }` (200). A body that is neither is a 400.
+ */
+export function registerPredict(app: FastifyInstance, ctx: InferenceContext): void {
+  app.post('/predict', async (request, reply) => {
+    const body = request.body;
+    const single = !Array.isArray(body);
+    if (body === undefined || body === null || (single && typeof body !== 'object')) {
+      return badRequest(reply, 'the body must be a JSON object (one input) or an array of them, with Content-Type: application/json');
+    }
+    const items = single ? [body] : (body as unknown[]);
+    if (items.length === 0) return reply.send([]);
+    const read = ctx.reader(request.id);
+    const outcomes = await ctx.queue.score(
+      items.map((item, i) => read(item, i)),
+      ctx.requestOptions(request, reply),
+    );
+    const entries = outcomes.map((o) => predictionEntry(ctx.signature, o));
+    if (!single) return reply.send(entries);
+    return reply.code(outcomes[0] instanceof RecordError ? 422 : 200).send(entries[0]);
+  });
+}
+
+/** One input's answer: the prediction's fields and the model's name and version, or its error with its code. */
+export function predictionEntry(signature: Signature, outcome: Outcome): Record<string, unknown> {
+  if (outcome instanceof RecordError) return { error: { code: outcome.code, stage: outcome.stage, message: outcome.message } };
+  return predictionFields(signature, outcome);
+}
+
+function predictionFields(signature: Signature, p: Prediction): Record<string, unknown> {
+  const out: Record<string, unknown> = { [signature.idField]: p.id };
+  signature.outputs.forEach((o, i) => (out[o.field] = p.outputs[i]));
+  out.model_name = signature.name;
+  out.model_version = signature.version;
+  out[signature.eventTimeField] = p.eventTime;
+  return out;
+}
