@@ -57,7 +57,7 @@ describe('signature', () => {
   });
 
   it('scales and unscales with the column transform', () => {
-    const column = { field: 'a', transform: 'log' as const, center: 1, scale: 2 };
+    const column = { field: 'a', kind: 'value' as const, transform: 'log' as const, center: 1, scale: 2 };
     assert.equal(scaleInput(column, Math.E ** 5), 2);
     assert.ok(Math.abs(unscaleOutput(column, 2) - Math.E ** 5) < 1e-9);
   });
