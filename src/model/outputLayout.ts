@@ -39,10 +39,10 @@ export function predictionValues(slots: readonly OutputSlot[], raw: ArrayLike<nu
   for (const { output, offset, width: w } of slots) {
     for (let j = offset; j < offset + w; j++) {
       const v = unscaleOutput(output, raw[start + j]!);
-      if (!Number.isFinite(v)) return `model output ${output.field} is not finite`;
       if (output.kind === 'label' && (!Number.isInteger(v) || v < 0 || v >= output.classes.length)) {
         return `model output ${output.field} is not one of the signature's ${output.classes.length} classes`;
       }
+      if (!Number.isFinite(v)) return `model output ${output.field} is not finite`;
       // float32 rounding can put a probability a hair outside [0, 1]; more than that is not a probability
       if (output.kind === 'probabilities' && (v < -1e-6 || v > 1 + 1e-6)) return `model output ${output.field} has ${v}, not a probability`;
       values[j] = v;
