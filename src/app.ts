@@ -6,7 +6,7 @@ import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
 import { avroPredictionEncoder } from './codec/predictionEncoder.js';
 import type { ModelRuntime, RuntimeLoader } from './model/model.js';
 import { loadRuntime } from './model/runtimes.js';
-import { loadWorkerModel } from './model/workerModel.js';
+import { loadOffThread } from './model/offThread.js';
 import { Scorer } from './scorer/scorer.js';
 import { fanOut } from './observer.js';
 import type { KafkaClient } from './kafka/client.js';
@@ -108,7 +108,7 @@ export class App implements AdminSource {
     this.#loadModel =
       options.loadModel ??
       (this.#config.inferenceThread === 'worker'
-        ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel })
+        ? (o) => loadOffThread({ ...o, logLevel: this.#config.logLevel })
         : // loadRuntime imports the runtime's library (TensorFlow.js: ~100 MB of heap) only now, on this thread.
           loadRuntime);
     this.#metrics = new Metrics(() => this.#input?.status() ?? [], () => this.readiness().ready);
