@@ -10,7 +10,19 @@ import { useBackend } from './backend.js';
 import { BackendNames, type BackendName } from './backendNames.js';
 import { fileLoadHandler, readModelJSON, type ModelFormat } from './fileIO.js';
 import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
+import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
+
+/** What a signature may ask of a model with one input and one output tensor and no names to match. */
+function checkServable(signature: Signature, dir: string): void {
+  const problems: string[] = [];
+  const labels = signature.outputs.filter((o) => o.kind === 'label').map((o) => o.field);
+  if (labels.length > 0) problems.push(`label output(s) ${labels.join(', ')} need a label tensor; write the classes as a probabilities output`);
+  const named = [...signature.inputs, ...signature.outputs].filter((c) => c.tensor !== undefined || ('column' in c && c.column !== undefined));
+  if (named.length > 0) problems.push(`${named.map((c) => c.field).join(', ')} name a tensor or column; the model's one input and output are taken in column order`);
+  if (signature.activations !== undefined) problems.push('activations are for a NumPy model (model.npz)');
+  if (problems.length > 0) throw new StreamserveError(ErrorCodes.SIGNATURE_INVALID, `signature.json does not fit the TensorFlow.js model ${dir}: ${problems.join('; ')}`);
+}
 
 /**
  * The TensorFlow.js runtime: loads a model directory (`model.json` + shards + `signature.json`) as a warmed-up
@@ -56,11 +68,11 @@ function declaredWidth(shape: readonly (number | null)[] | undefined, what: stri
 }
 
 function checkWidth(dir: string, what: 'input' | 'output', modelWidth: number, signature: Signature): void {
-  const listed = what === 'input' ? signature.inputs.length : signature.outputs.length;
+  const listed = what === 'input' ? signature.inputs.length : outputWidth(signature);
   if (modelWidth !== listed) {
     throw new StreamserveError(
       ErrorCodes.SIGNATURE_INVALID,
-      `model ${dir} has ${modelWidth} ${what} columns but signature.json lists ${listed} ${what}s`,
+      `model ${dir} has ${modelWidth} ${what} columns but signature.json ${what === 'input' ? `lists ${listed} inputs` : `takes ${listed} output columns`}`,
     );
   }
 }
@@ -215,6 +227,7 @@ export async function loadModel(options: RuntimeLoadOptions): Promise<ModelRunti
   }
   const backend = await useBackend(device, logger);
   const signature = await loadSignature(join(dir, 'signature.json'));
+  checkServable(signature, dir);
   const loaded = await loadArtifacts(dir, logger);
   let outputWidth: number;
   try {

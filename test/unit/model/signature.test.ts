@@ -71,3 +71,33 @@ describe('signature', () => {
     assert.ok(typeof s.training?.['heldoutMape'] === 'number' && s.training['heldoutMape'] <= 0.01);
   });
 });
+
+describe('signatures for classifiers and named tensors', () => {
+  const classifier = {
+    name: 'iris',
+    version: '1',
+    inputs: [{ field: 'a', tensor: 'input' }],
+    outputs: [
+      { field: 'species', kind: 'label', tensor: 'label', classes: ['x', 'y'] },
+      { field: 'p', kind: 'probabilities', tensor: 'probabilities', classes: ['x', 'y'] },
+    ],
+  };
+
+  it('reads label and probabilities outputs; an output without kind is a value, as before', () => {
+    const s = parseSignature(classifier);
+    assert.deepEqual(s.outputs.map((o) => o.kind), ['label', 'probabilities']);
+    assert.equal(s.inputs[0]!.tensor, 'input');
+    assert.equal(parseSignature(valid).outputs[0]!.kind, 'value');
+  });
+
+  it('refuses mixed or repeated classes, an unknown kind, an output field written twice and an unknown activation', () => {
+    const bad = [
+      { ...classifier, outputs: [{ field: 'l', kind: 'label', classes: ['x', 1] }] },
+      { ...classifier, outputs: [{ field: 'l', kind: 'label', classes: ['x', 'x'] }] },
+      { ...classifier, outputs: [{ field: 'l', kind: 'ranking' }] },
+      { ...classifier, outputs: [{ field: 'y' }, { field: 'y', kind: 'label', classes: [1] }] },
+      { ...valid, activations: ['gelu'] },
+    ];
+    for (const doc of bad) assert.throws(() => parseSignature(doc), isCode(ErrorCodes.SIGNATURE_INVALID), JSON.stringify(doc));
+  });
+});
