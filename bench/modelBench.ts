@@ -1,15 +1,27 @@
 /**
- * (f) The model alone: rows per second at fixed batch sizes, on one backend per child process (TensorFlow.js has one
- * active backend per process), both called directly on this thread (tfjsModel `loadModel`) and through the worker
- * thread streamserve uses by default (`loadWorkerModel`). Inputs are real borehole inputs, featurized with the
- * model's signature. Both models are warmed up at every measured size before anything is timed.
+ * (f) The model alone: rows per second at fixed batch sizes, one runtime per child process (TensorFlow.js has one
+ * active backend per process), the borehole regressor (8-64-64-1 tanh) in each format: TensorFlow.js on each backend
+ * (`weights/borehole`), ONNX on onnxruntime-node and onnxruntime-web (`weights/borehole-onnx`, exported from
+ * scikit-learn), NumPy weights in streamserve's Float32 loops (`weights/borehole-npz`) and, for comparison only, the
+ * same NumPy weights as TensorFlow.js ops on the wasm backend (the alternative the NumPy runtime was measured against).
+ * Each is called directly on this thread and, where `run` can host it, as `run` hosts it (worker thread; ONNX: child
+ * process), alternating at each size. Inputs are real borehole inputs, featurized with the model's signature; every
+ * model is warmed up at every measured size before anything is timed.
  */
-import { loadRuntime, loadWorkerModel, availableBackends, type BackendName, type ModelRuntime, sampleBoreholeInputs, featurize } from '../src/index.js';
+import { readFile } from 'node:fs/promises';
+import {
+  denseLayers, featurize, layerArrays, loadOffThread, loadOnnxModel, loadRuntime, loadSignature, loadWorkerModel, parseNpz,
+  sampleBoreholeInputs, useTfjsBackend, availableBackends, type BackendName, type ModelRuntime,
+} from '../src/index.js';
 import { memoryMB } from './util.js';
 
-const MODEL_DIR = 'weights/borehole';
+/** What (f) measures: a TensorFlow.js backend name, or one of these. */
+export const OTHER_RUNTIMES = ['onnx-cpu', 'onnx-wasm', 'numpy-js', 'numpy-tfjs-wasm'] as const;
+export type ModelVariant = BackendName | (typeof OTHER_RUNTIMES)[number];
 
-export type ModelMode = 'direct' | 'worker';
+const DIRS = { tfjs: 'weights/borehole', onnx: 'weights/borehole-onnx/1.0.0', npz: 'weights/borehole-npz/1.0.0' } as const;
+
+export type ModelMode = 'direct' | 'hosted';
 
 export interface ModelPoint {
   mode: ModelMode;
@@ -23,21 +35,69 @@ export interface ModelPoint {
 const models = new Map<ModelMode, ModelRuntime>();
 let rows: Float32Array = new Float32Array(0);
 
-async function modelLoad(p: { backend: BackendName; sizes: number[] }): Promise<{ backend: string; loadMs: Record<ModelMode, number> }> {
-  const loadMs = {} as Record<ModelMode, number>;
-  let t0 = performance.now();
-  const direct = await loadRuntime({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: p.sizes });
-  loadMs.direct = Math.round(performance.now() - t0);
-  t0 = performance.now();
-  const worker = await loadWorkerModel({ dir: MODEL_DIR, device: p.backend, warmupBatchSizes: p.sizes, logLevel: 'warn' });
-  loadMs.worker = Math.round(performance.now() - t0);
-  models.set('direct', direct);
-  models.set('worker', worker);
+/** The NumPy weights as TensorFlow.js ops (tf.matMul, tf.add, tf.tanh) on the wasm backend; bench only. */
+async function npzOnTfjs(dir: string): Promise<ModelRuntime> {
+  await useTfjsBackend('wasm');
+  const tf = await import('@tensorflow/tfjs-core');
+  const signature = await loadSignature(`${dir}/signature.json`);
+  const layers = denseLayers(layerArrays(parseNpz(await readFile(`${dir}/model.npz`))), signature.activations!, signature.inputs.length).map((l) => ({
+    w: tf.tensor2d(l.weights, [l.inputs, l.units]),
+    b: tf.tensor1d(l.bias),
+    activation: l.activation,
+  }));
+  return {
+    signature,
+    runtime: 'numpy-tfjs-wasm',
+    inputWidth: signature.inputs.length,
+    outputWidth: 1,
+    predict: async (input, count) => {
+      const out = tf.tidy(() =>
+        layers.reduce<import('@tensorflow/tfjs-core').Tensor>((x, l) => {
+          const z = tf.add(tf.matMul(x as import('@tensorflow/tfjs-core').Tensor2D, l.w), l.b);
+          return l.activation === 'tanh' ? tf.tanh(z) : z;
+        }, tf.tensor2d(input, [count, signature.inputs.length])),
+      );
+      const data = (await out.data()) as Float32Array;
+      out.dispose();
+      return data;
+    },
+    close: async () => layers.forEach((l) => tf.dispose([l.w, l.b])),
+  };
+}
+
+async function load(variant: ModelVariant, mode: ModelMode, sizes: number[]): Promise<ModelRuntime | null> {
+  const warm = { warmupBatchSizes: sizes };
+  switch (variant) {
+    case 'onnx-cpu':
+      return mode === 'direct' ? loadOnnxModel({ dir: DIRS.onnx, ...warm }, 'native') : loadOffThread({ dir: DIRS.onnx, ...warm, logLevel: 'warn' });
+    case 'onnx-wasm':
+      return mode === 'direct' ? loadOnnxModel({ dir: DIRS.onnx, ...warm }, 'wasm') : null; // run hosts onnxruntime-node
+    case 'numpy-js':
+      return mode === 'direct' ? loadRuntime({ dir: DIRS.npz, ...warm }) : loadOffThread({ dir: DIRS.npz, ...warm, logLevel: 'warn' });
+    case 'numpy-tfjs-wasm':
+      return mode === 'direct' ? npzOnTfjs(DIRS.npz) : null;
+    default:
+      return mode === 'direct'
+        ? loadRuntime({ dir: DIRS.tfjs, device: variant, ...warm })
+        : loadWorkerModel({ dir: DIRS.tfjs, device: variant, ...warm, logLevel: 'warn' });
+  }
+}
+
+async function modelLoad(p: { backend: ModelVariant; sizes: number[] }): Promise<{ backend: string; loadMs: Partial<Record<ModelMode, number>> }> {
+  const loadMs: Partial<Record<ModelMode, number>> = {};
+  for (const mode of ['direct', 'hosted'] as const) {
+    const t0 = performance.now();
+    const model = await load(p.backend, mode, p.sizes);
+    if (model === null) continue;
+    loadMs[mode] = Math.round(performance.now() - t0);
+    models.set(mode, model);
+  }
+  const direct = models.get('direct')!;
   const max = Math.max(...p.sizes);
   const width = direct.inputWidth;
   rows = new Float32Array(max * width);
   sampleBoreholeInputs(max, 11).forEach((x, i) => rows.set(featurize(direct.signature, { id: `m-${i}`, event_time: 0, ...x }).row, i * width));
-  // loadModel fails unless p.backend is the backend in effect.
+  if (p.backend === 'numpy-tfjs-wasm') for (const size of p.sizes) await direct.predict(rows.subarray(0, size * width), size);
   return { backend: p.backend, loadMs };
 }
 
@@ -58,11 +118,11 @@ async function measure(model: ModelRuntime, batch: number, minMs: number): Promi
   return { batch, calls: times.length, rowsPerSec: (batch * times.length) / seconds, callMs: times[Math.floor(times.length / 2)]! };
 }
 
-/** Every size, alternating direct and worker at each size so both see the same machine conditions. */
+/** Every size, alternating direct and hosted at each size so both see the same machine conditions. */
 async function modelMeasure(p: { sizes: number[]; minMs: number }): Promise<{ points: ModelPoint[]; peakRssMB: number | null }> {
   const points: ModelPoint[] = [];
   for (const batch of p.sizes) {
-    for (const mode of ['direct', 'worker'] as const) points.push({ mode, ...(await measure(models.get(mode)!, batch, p.minMs)) });
+    for (const [mode, model] of models) points.push({ mode, ...(await measure(model, batch, p.minMs)) });
   }
   return { points, peakRssMB: memoryMB().peakRss };
 }
@@ -73,7 +133,8 @@ async function modelClose(): Promise<void> {
 }
 
 export const modelHandlers = {
-  modelBackends: () => availableBackends(),
+  /** TensorFlow.js backends that run here, then the other runtimes. */
+  modelBackends: async (): Promise<ModelVariant[]> => [...(await availableBackends()), ...OTHER_RUNTIMES],
   modelLoad,
   modelMeasure,
   modelClose,

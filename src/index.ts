@@ -30,6 +30,8 @@ export { loadOffThread } from './model/offThread.js';
 export { loadOnnxModel } from './model/onnxRuntime.js';
 export { loadSignature, unscaleOutput, type Signature } from './model/signature.js';
 export { sampleBoreholeInputs } from './model/borehole.js';
+export { parseNpz } from './model/npzFile.js';
+export { denseLayers, layerArrays, type DenseLayer } from './model/denseNetwork.js';
 
 // Kafka
 export { createKafka, type KafkaClient } from './kafka/client.js';
@@ -49,4 +51,9 @@ export { startLocalBroker, type LocalBroker } from './kafka/localBroker.js';
  */
 export async function availableBackends(): Promise<BackendName[]> {
   return (await import('./model/backend.js')).availableBackends();
+}
+
+/** Makes `name` the TensorFlow.js backend of this thread (imports TensorFlow.js on first use, as availableBackends). */
+export async function useTfjsBackend(name: BackendName): Promise<void> {
+  await (await import('./model/backend.js')).useBackend(name);
 }

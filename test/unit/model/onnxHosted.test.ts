@@ -5,7 +5,6 @@
  * never returns abandoned at the inference timeout, its process killed and replaced, the next call answered.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { sampleBoreholeInputs } from '../../../src/model/borehole.js';
 import type { ModelRuntime } from '../../../src/model/model.js';
@@ -15,6 +14,7 @@ import { loadRuntime } from '../../../src/model/runtimes.js';
 import { scaleInput } from '../../../src/model/signature.js';
 import { loadWorkerModel } from '../../../src/model/workerModel.js';
 import { InferenceTimeout, callModel } from '../../../src/scorer/modelCall.js';
+import { modelHostChildren } from '../../support/modelProcesses.js';
 
 const ONNX = 'weights/borehole-onnx/1.0.0';
 const HANG = 'test/fixtures/models/hang-onnx';
@@ -24,23 +24,6 @@ function boreholeRows(model: ModelRuntime, count: number, seed: number): Float32
   const rows = new Float32Array(count * model.inputWidth);
   inputs.forEach((x, i) => model.signature.inputs.forEach((c, j) => (rows[i * model.inputWidth + j] = scaleInput(c, x[c.field as keyof typeof x]))));
   return rows;
-}
-
-/** Child processes of this process whose command line names the model host script (Linux /proc). */
-function modelHostChildren(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-      if (ppid === process.pid && state !== 'Z' && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('modelWorker')) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 test('ONNX in a worker thread, in two concurrent workers and in a worker replaced three times predicts what it predicts on this thread', async (t) => {

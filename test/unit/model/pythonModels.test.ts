@@ -3,6 +3,9 @@
  * (test/support/pythonModels.ts states the tolerances): the encoder writes what a consumer reads.
  */
 import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { avroPredictionEncoder } from '../../../src/codec/predictionEncoder.js';
 import { loadAvroSchema } from '../../../src/codec/schema.js';
@@ -50,4 +53,15 @@ describe('models made in Python, against Python', () => {
     it(`${name} on onnxruntime-web (WebAssembly)`, () => check(python, () => loadOnnxModel({ dir: python.dir }, 'wasm')));
   }
   it('borehole NumPy .npz', () => check(boreholeNpz(), () => loadRuntime({ dir: boreholeNpz().dir })));
+
+  it('a label taken as the argmax of the probabilities tensor is scikit-learn\'s label', async (t) => {
+    const python = irisOnnx();
+    const dir = await mkdtemp(join(tmpdir(), 'streamserve-argmax-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await cp(python.dir, dir, { recursive: true });
+    const signature = JSON.parse(await readFile(join(dir, 'signature.json'), 'utf8')) as { outputs: { tensor: string }[] };
+    signature.outputs[0]!.tensor = 'probabilities';
+    await writeFile(join(dir, 'signature.json'), JSON.stringify(signature));
+    await check({ ...python, dir }, () => loadRuntime({ dir }));
+  });
 });
