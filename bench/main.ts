@@ -33,7 +33,7 @@ const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'open', 'sweep', 'pin'] as 
 const RUNTIME_MODELS = [
   ['tfjs-wasm', 'weights/borehole'],
   ['onnx-cpu', 'weights/borehole-onnx/1.0.0'],
-  ['numpy-js', 'weights/borehole-npz/1.0.0'],
+  ['numpy-tfjs-wasm', 'weights/borehole-npz/1.0.0'],
 ] as const;
 type Section = (typeof SECTIONS)[number];
 

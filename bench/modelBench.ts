@@ -2,8 +2,9 @@
  * (f) The model alone: rows per second at fixed batch sizes, one runtime per child process (TensorFlow.js has one
  * active backend per process), the borehole regressor (8-64-64-1 tanh) in each format: TensorFlow.js on each backend
  * (`weights/borehole`), ONNX on onnxruntime-node and onnxruntime-web (`weights/borehole-onnx`, exported from
- * scikit-learn), NumPy weights in streamserve's Float32 loops (`weights/borehole-npz`) and, for comparison only, the
- * same NumPy weights as TensorFlow.js ops on the wasm backend (the alternative the NumPy runtime was measured against).
+ * scikit-learn), NumPy weights as streamserve's NumPy runtime runs them (TensorFlow.js ops on wasm,
+ * `weights/borehole-npz`) and, for comparison only, the same weights in Float32 loops in plain JavaScript (the
+ * alternative the NumPy runtime was measured against, and lost to from batch 32 up).
  * Each is called directly on this thread and, where `run` can host it, as `run` hosts it (worker thread; ONNX: child
  * process), alternating at each size. Inputs are real borehole inputs, featurized with the model's signature; every
  * model is warmed up at every measured size before anything is timed.
@@ -11,12 +12,12 @@
 import { readFile } from 'node:fs/promises';
 import {
   denseLayers, featurize, layerArrays, loadOffThread, loadOnnxModel, loadRuntime, loadSignature, loadWorkerModel, parseNpz,
-  sampleBoreholeInputs, useTfjsBackend, availableBackends, type BackendName, type ModelRuntime,
+  sampleBoreholeInputs, availableBackends, type BackendName, type ModelRuntime,
 } from '../src/index.js';
 import { memoryMB } from './util.js';
 
 /** What (f) measures: a TensorFlow.js backend name, or one of these. */
-export const OTHER_RUNTIMES = ['onnx-cpu', 'onnx-wasm', 'numpy-js', 'numpy-tfjs-wasm'] as const;
+export const OTHER_RUNTIMES = ['onnx-cpu', 'onnx-wasm', 'numpy-tfjs-wasm', 'numpy-js-loops'] as const;
 export type ModelVariant = BackendName | (typeof OTHER_RUNTIMES)[number];
 
 const DIRS = { tfjs: 'weights/borehole', onnx: 'weights/borehole-onnx/1.0.0', npz: 'weights/borehole-npz/1.0.0' } as const;
@@ -35,33 +36,32 @@ export interface ModelPoint {
 const models = new Map<ModelMode, ModelRuntime>();
 let rows: Float32Array = new Float32Array(0);
 
-/** The NumPy weights as TensorFlow.js ops (tf.matMul, tf.add, tf.tanh) on the wasm backend; bench only. */
-async function npzOnTfjs(dir: string): Promise<ModelRuntime> {
-  await useTfjsBackend('wasm');
-  const tf = await import('@tensorflow/tfjs-core');
+/** The NumPy weights in Float32 loops in plain JavaScript (x · W + b, tanh), on this thread; bench only. */
+async function npzOnLoops(dir: string): Promise<ModelRuntime> {
   const signature = await loadSignature(`${dir}/signature.json`);
-  const layers = denseLayers(layerArrays(parseNpz(await readFile(`${dir}/model.npz`))), signature.activations!, signature.inputs.length).map((l) => ({
-    w: tf.tensor2d(l.weights, [l.inputs, l.units]),
-    b: tf.tensor1d(l.bias),
-    activation: l.activation,
-  }));
+  const layers = denseLayers(layerArrays(parseNpz(await readFile(`${dir}/model.npz`))), signature.activations!, signature.inputs.length);
+  const forward = (rows: Float32Array, count: number): Float32Array => {
+    let x = rows;
+    for (const { inputs, units, weights, bias, activation } of layers) {
+      const y = new Float32Array(count * units);
+      for (let r = 0; r < count; r++) {
+        for (let j = 0; j < units; j++) {
+          let sum = bias[j]!;
+          for (let k = 0; k < inputs; k++) sum += x[r * inputs + k]! * weights[k * units + j]!;
+          y[r * units + j] = activation === 'tanh' ? Math.tanh(sum) : sum;
+        }
+      }
+      x = y;
+    }
+    return x;
+  };
   return {
     signature,
-    runtime: 'numpy-tfjs-wasm',
+    runtime: 'numpy-js-loops',
     inputWidth: signature.inputs.length,
     outputWidth: 1,
-    predict: async (input, count) => {
-      const out = tf.tidy(() =>
-        layers.reduce<import('@tensorflow/tfjs-core').Tensor>((x, l) => {
-          const z = tf.add(tf.matMul(x as import('@tensorflow/tfjs-core').Tensor2D, l.w), l.b);
-          return l.activation === 'tanh' ? tf.tanh(z) : z;
-        }, tf.tensor2d(input, [count, signature.inputs.length])),
-      );
-      const data = (await out.data()) as Float32Array;
-      out.dispose();
-      return data;
-    },
-    close: async () => layers.forEach((l) => tf.dispose([l.w, l.b])),
+    predict: async (input, count) => forward(input, count),
+    close: async () => undefined,
   };
 }
 
@@ -72,10 +72,10 @@ async function load(variant: ModelVariant, mode: ModelMode, sizes: number[]): Pr
       return mode === 'direct' ? loadOnnxModel({ dir: DIRS.onnx, ...warm }, 'native') : loadOffThread({ dir: DIRS.onnx, ...warm, logLevel: 'warn' });
     case 'onnx-wasm':
       return mode === 'direct' ? loadOnnxModel({ dir: DIRS.onnx, ...warm }, 'wasm') : null; // run hosts onnxruntime-node
-    case 'numpy-js':
-      return mode === 'direct' ? loadRuntime({ dir: DIRS.npz, ...warm }) : loadOffThread({ dir: DIRS.npz, ...warm, logLevel: 'warn' });
     case 'numpy-tfjs-wasm':
-      return mode === 'direct' ? npzOnTfjs(DIRS.npz) : null;
+      return mode === 'direct' ? loadRuntime({ dir: DIRS.npz, device: 'wasm', ...warm }) : loadOffThread({ dir: DIRS.npz, device: 'wasm', ...warm, logLevel: 'warn' });
+    case 'numpy-js-loops':
+      return mode === 'direct' ? npzOnLoops(DIRS.npz) : null;
     default:
       return mode === 'direct'
         ? loadRuntime({ dir: DIRS.tfjs, device: variant, ...warm })
@@ -97,7 +97,7 @@ async function modelLoad(p: { backend: ModelVariant; sizes: number[] }): Promise
   const width = direct.inputWidth;
   rows = new Float32Array(max * width);
   sampleBoreholeInputs(max, 11).forEach((x, i) => rows.set(featurize(direct.signature, { id: `m-${i}`, event_time: 0, ...x }).row, i * width));
-  if (p.backend === 'numpy-tfjs-wasm') for (const size of p.sizes) await direct.predict(rows.subarray(0, size * width), size);
+  if (p.backend === 'numpy-js-loops') for (const size of p.sizes) await direct.predict(rows.subarray(0, size * width), size);
   return { backend: p.backend, loadMs };
 }
 

@@ -152,7 +152,7 @@ export async function modelBackends(ctx: Context): Promise<ModelVariant[]> {
 }
 
 export interface ModelRun {
-  /** A TensorFlow.js backend, or another runtime (onnx-cpu, onnx-wasm, numpy-js, numpy-tfjs-wasm). */
+  /** A TensorFlow.js backend, or another runtime (onnx-cpu, onnx-wasm, numpy-tfjs-wasm, numpy-js-loops). */
   backend: ModelVariant;
   loadMs: Record<string, number>;
   points: ModelPoint[];

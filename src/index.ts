@@ -52,8 +52,3 @@ export { startLocalBroker, type LocalBroker } from './kafka/localBroker.js';
 export async function availableBackends(): Promise<BackendName[]> {
   return (await import('./model/backend.js')).availableBackends();
 }
-
-/** Makes `name` the TensorFlow.js backend of this thread (imports TensorFlow.js on first use, as availableBackends). */
-export async function useTfjsBackend(name: BackendName): Promise<void> {
-  await (await import('./model/backend.js')).useBackend(name);
-}

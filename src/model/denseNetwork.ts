@@ -2,9 +2,8 @@ import type { NpyArray } from './npzFile.js';
 import type { Signature } from './signature.js';
 
 /**
- * A dense network from NumPy weights, evaluated in Float32 on this thread: layer i computes
- * act_i(x · W_i + b_i) with W_i [inputs, units] and b_i [units]. Direct loops, not TensorFlow.js: for the small
- * networks such weights hold, a call costs less than a tfjs op dispatch (bench/modelAlone.ts measures both).
+ * A dense network from NumPy weights: layer i computes act_i(x · W_i + b_i) with W_i [inputs, units] and b_i [units]
+ * (numpyRuntime.ts evaluates it).
  *
  * Layout of model.npz (np.savez / np.savez_compressed): `W0, b0, W1, b1, …` (or `W1, b1, …`; `w` lower case too), one
  * pair per layer in order, or unnamed arrays (`np.savez(path, W0, b0, W1, b1)` stores `arr_0, arr_1, …`) alternating
@@ -55,50 +54,4 @@ export function denseLayers(pairs: readonly [NpyArray, NpyArray][], activations:
     width = units;
     return { inputs: rows, units, weights: w.data, bias: b.data, activation: activations[i]! };
   });
-}
-
-function activate(values: Float32Array, count: number, units: number, activation: Activation): void {
-  switch (activation) {
-    case 'identity':
-    case 'linear':
-      return;
-    case 'relu':
-      for (let i = 0; i < values.length; i++) if (values[i]! < 0) values[i] = 0;
-      return;
-    case 'tanh':
-      for (let i = 0; i < values.length; i++) values[i] = Math.tanh(values[i]!);
-      return;
-    case 'sigmoid':
-      for (let i = 0; i < values.length; i++) values[i] = 1 / (1 + Math.exp(-values[i]!));
-      return;
-    case 'softmax':
-      for (let r = 0; r < count; r++) {
-        const row = values.subarray(r * units, (r + 1) * units);
-        const max = row.reduce((a, b) => Math.max(a, b), -Infinity);
-        let sum = 0;
-        for (let j = 0; j < units; j++) sum += row[j] = Math.exp(row[j]! - max);
-        for (let j = 0; j < units; j++) row[j] = row[j]! / sum;
-      }
-  }
-}
-
-/** Scores `count` rows (row-major, the first layer's inputs wide); returns `count` rows of the last layer's units. */
-export function forward(layers: readonly DenseLayer[], rows: Float32Array, count: number): Float32Array {
-  let x = rows;
-  for (const { inputs, units, weights, bias, activation } of layers) {
-    const y = new Float32Array(count * units);
-    for (let r = 0; r < count; r++) {
-      const out = r * units;
-      y.set(bias, out);
-      for (let k = 0; k < inputs; k++) {
-        const a = x[r * inputs + k]!;
-        if (a === 0) continue;
-        const w = k * units;
-        for (let j = 0; j < units; j++) y[out + j] = y[out + j]! + a * weights[w + j]!;
-      }
-    }
-    activate(y, count, units, activation);
-    x = y;
-  }
-  return x;
 }

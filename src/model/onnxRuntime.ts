@@ -29,8 +29,12 @@ interface Ort {
   Tensor: new (type: 'float32' | 'float64' | 'int32' | 'int64', data: Float32Array | Float64Array | Int32Array | BigInt64Array, dims: readonly number[]) => Tensor;
 }
 
-/** One thread per CPU this process may use: the model worker is the only one scoring, so intra-op gets them all. */
-export const INTRA_OP_THREADS = Math.max(1, availableParallelism());
+/**
+ * Intra-op threads: one per CPU this process may use, less one for the main thread's Kafka I/O, decoding and encoding,
+ * which runs beside every model call (on two cores: one, so no thread pool spins between calls; with a pool of two,
+ * streamserve drained a backlog slower on ONNX than on tfjs-wasm although the model alone was 6× faster, bench f).
+ */
+export const INTRA_OP_THREADS = Math.max(1, availableParallelism() - 1);
 
 async function importOrt(binding: OnnxBinding | undefined, logger: Logger | undefined): Promise<{ ort: Ort; binding: OnnxBinding }> {
   if (binding !== 'wasm') {

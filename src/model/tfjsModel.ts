@@ -7,11 +7,22 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { Logger } from 'pino';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import { useBackend } from './backend.js';
-import { BackendNames, type BackendName } from './backendNames.js';
+import { deviceOf, type BackendName } from './backendNames.js';
 import { fileLoadHandler, readModelJSON, type ModelFormat } from './fileIO.js';
 import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
 import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
+
+/**
+ * The TensorFlow.js runtime: loads a model directory (`model.json` + shards + `signature.json`) as a warmed-up
+ * ModelRuntime named `tfjs-<device>`. Both converter formats are served: Keras/layers models and TF graph models
+ * (tensorflowjs_converter output), each with exactly one 2-D input [batch, inputs] and one 2-D output [batch, outputs].
+ */
+
+const DEFAULT_WARMUP = [1, 32] as const;
+
+/** One forward pass; the runner owns the input tensor and must leave only the returned output alive. */
+type Runner = (input: tf.Tensor2D) => Promise<tf.Tensor>;
 
 /** What a signature may ask of a model with one input and one output tensor and no names to match. */
 function checkServable(signature: Signature, dir: string): void {
@@ -22,30 +33,6 @@ function checkServable(signature: Signature, dir: string): void {
   if (named.length > 0) problems.push(`${named.map((c) => c.field).join(', ')} name a tensor or column; the model's one input and output are taken in column order`);
   if (signature.activations !== undefined) problems.push('activations are for a NumPy model (model.npz)');
   if (problems.length > 0) throw new StreamserveError(ErrorCodes.SIGNATURE_INVALID, `signature.json does not fit the TensorFlow.js model ${dir}: ${problems.join('; ')}`);
-}
-
-/**
- * The TensorFlow.js runtime: loads a model directory (`model.json` + shards + `signature.json`) as a warmed-up
- * ModelRuntime named `tfjs-<device>`. Both converter formats are served: Keras/layers models and TF graph models
- * (tensorflowjs_converter output), each with exactly one 2-D input [batch, inputs] and one 2-D output [batch, outputs].
- */
-
-const DEFAULT_WARMUP = [1, 32] as const;
-/** The BACKEND setting's default, for callers that name no device. */
-const DEFAULT_DEVICE: BackendName = 'wasm';
-
-/** One forward pass; the runner owns the input tensor and must leave only the returned output alive. */
-type Runner = (input: tf.Tensor2D) => Promise<tf.Tensor>;
-
-/** `device` arrives as a plain string (it may have crossed into the model worker); it must name a tfjs backend. */
-function deviceOf(device: string | undefined): BackendName {
-  if (device === undefined) return DEFAULT_DEVICE;
-  const name = BackendNames.find((n) => n === device);
-  if (name === undefined) {
-    // A name tfjs does not know is a configuration mistake; a known backend that cannot start is BACKEND_UNAVAILABLE.
-    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `device "${device}" is not a TensorFlow.js backend (one of ${BackendNames.join(', ')})`);
-  }
-  return name;
 }
 
 function loadFailed(dir: string, message: string, cause?: unknown): StreamserveError {

@@ -37,7 +37,7 @@ async function publish(python: PythonModel, config: ReturnType<typeof testConfig
 describe('models made in Python, served through Kafka', () => {
   const models: [string, () => PythonModel, string][] = [
     ['the borehole regressor as ONNX (scikit-learn)', boreholeOnnx, 'onnx-cpu'],
-    ['the borehole regressor as NumPy .npz', boreholeNpz, 'numpy-js'],
+    ['the borehole regressor as NumPy .npz', boreholeNpz, 'numpy-tfjs-wasm'],
     ['the iris classifier: string labels and probabilities (ONNX)', irisOnnx, 'onnx-cpu'],
     ['the iris classifier: integer labels (ONNX)', irisIntOnnx, 'onnx-cpu'],
   ];

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { zipSync } from 'fflate';
-import { forward, layerArrays, denseLayers } from '../../../src/model/denseNetwork.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { layerArrays } from '../../../src/model/denseNetwork.js';
+import { loadNumpyModel } from '../../../src/model/numpyRuntime.js';
 import { parseNpz } from '../../../src/model/npzFile.js';
 
 /** A .npy file (format 1.0) of float64 or float32 values. */
@@ -29,7 +33,11 @@ describe('NumPy .npz weights', () => {
     assert.deepEqual([...fortran.get('W0')!.data], [1, 2, 3, 4, 5, 6]);
   });
 
-  it('finds layers as W0/b0…, W1/b1… or arr_0, arr_1, … and evaluates x·W + b with the named activations', () => {
+  it('finds layers as W0/b0…, W1/b1… or arr_0, arr_1, … and evaluates x·W + b with the named activations', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'streamserve-npz-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const signature = { name: 'n', version: '1', inputs: [{ field: 'a' }, { field: 'b' }], outputs: [{ field: 'y' }], activations: ['relu', 'identity'] };
+    await writeFile(join(dir, 'signature.json'), JSON.stringify(signature));
     const w0 = npy([2, 2], [1, 0, 0, 1]);
     const b0 = npy([2], [0, -10]);
     const w1 = npy([2, 1], [1, 1]);
@@ -39,9 +47,12 @@ describe('NumPy .npz weights', () => {
       { 'W1.npy': w0, 'b1.npy': b0, 'W2.npy': w1, 'b2.npy': b1 },
       { 'arr_0.npy': w0, 'arr_1.npy': b0, 'arr_2.npy': w1, 'arr_3.npy': b1 },
     ]) {
-      const layers = denseLayers(layerArrays(parseNpz(zipSync(files))), ['relu', 'identity'], 2);
+      await writeFile(join(dir, 'model.npz'), zipSync(files));
+      const model = await loadNumpyModel({ dir, device: 'cpu' });
       // row (3, 4): relu(3, 4 - 10) = (3, 0) → 3 + 0 + 0.5
-      assert.deepEqual([...forward(layers, Float32Array.of(3, 4, 1, 20), 2)], [3.5, 11.5]);
+      assert.deepEqual([...(await model.predict(Float32Array.of(3, 4, 1, 20), 2))], [3.5, 11.5]);
+      assert.equal(model.runtime, 'numpy-tfjs-cpu');
+      await model.close();
     }
   });
 

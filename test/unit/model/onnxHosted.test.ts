@@ -56,7 +56,7 @@ test('run hosts ONNX in a child process (the same values), and the other runtime
 
   const npz = await loadOffThread({ dir: 'weights/borehole-npz/1.0.0', logLevel: 'silent' });
   t.after(() => npz.close());
-  assert.equal(npz.runtime, 'numpy-js');
+  assert.equal(npz.runtime, 'numpy-tfjs-wasm');
   assert.equal(modelHostChildren().length, 1, 'the NumPy model runs in a worker thread, not a process');
 });
 
