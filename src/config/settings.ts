@@ -85,7 +85,7 @@ export const settings = {
     env: 'INFERENCE_THREAD',
     flag: 'inference-thread',
     schema: z.enum(['worker', 'main']).default('worker'),
-    doc: 'Run the model in a worker thread (a long model call cannot block Kafka heartbeats) or on the main thread.',
+    doc: 'Run the model off the main thread (a long model call cannot block Kafka heartbeats): in a worker thread, an ONNX model in a child process (a hung native call is killed); or on the main thread.',
   }),
   inferenceTimeoutMs: setting({
     env: 'INFERENCE_TIMEOUT_MS',
