@@ -16,6 +16,8 @@ export interface ModelChannel {
   post(request: WorkerRequest, transfer?: ArrayBuffer[]): void;
   /** Ends it at once, whatever it is doing (a worker is terminated, a process killed); resolves once it is gone. */
   kill(): Promise<void>;
+  /** Resolves once it has exited, for whatever reason (also when that was before the caller asked). */
+  readonly exited: Promise<void>;
 }
 
 export type SpawnChannel = (input: WorkerInput) => ModelChannel;
@@ -172,11 +174,10 @@ class HostedModel implements ModelRuntime {
     this.#closing ??= (async () => {
       const host = await this.#host.catch(() => null);
       if (!host) return;
-      const exited = new Promise<void>((resolve) => host.events.once('exit', () => resolve()));
       host.post({ type: 'close' });
       // A host that does not close in time (a call that does not return) is ended.
       const timer = setTimeout(() => void host.kill(), 5000);
-      await exited;
+      await host.exited;
       clearTimeout(timer);
       for (const p of this.#pending.values()) p.reject(new StreamserveError(ErrorCodes.INFERENCE_FAILED, 'model closed'));
       this.#pending.clear();

@@ -26,6 +26,7 @@ function processChannel(input: WorkerInput): ModelChannel {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
+    exited,
   };
 }
 

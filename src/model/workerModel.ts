@@ -11,10 +11,15 @@ export const HOST_SCRIPT = new URL(import.meta.url.endsWith('.ts') ? './modelWor
 
 function workerChannel(input: WorkerInput): ModelChannel {
   const worker = new Worker(HOST_SCRIPT, { workerData: input });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     events: worker,
     post: (request, transfer = []) => worker.postMessage(request, transfer),
-    kill: async () => void (await worker.terminate()),
+    kill: async () => {
+      await worker.terminate();
+      await exited;
+    },
+    exited,
   };
 }
 
