@@ -31,6 +31,12 @@ import { uniqueName } from './util.js';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'open', 'sweep', 'pin', 'reg'] as const;
+/** (f): streamserve served each runtime's borehole model (same architecture, 8-64-64-1 tanh), as `run` hosts it. */
+const RUNTIME_MODELS = [
+  ['tfjs-wasm', 'weights/borehole'],
+  ['onnx-cpu', 'weights/borehole-onnx/1.0.0'],
+  ['numpy-tfjs-wasm', 'weights/borehole-npz/1.0.0'],
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -167,7 +173,7 @@ async function main(): Promise<void> {
     log: say,
   };
 
-  const raw: RawResults = { a: [], b: [], c: [], d: [], e: [], f: [], g: [], open: [], sweep: [], pin: [], errors: [] };
+  const raw: RawResults = { a: [], b: [], c: [], d: [], e: [], f: [], runtimes: [], g: [], open: [], sweep: [], pin: [], errors: [] };
   const backends = want('f') ? await s.modelBackends(ctx) : [];
   let calibrated: number | null = null;
   /** 100% load for the open-loop runs: the median drain rate of (g) so far in this run. */
@@ -234,6 +240,20 @@ async function main(): Promise<void> {
         const best = Math.max(...r.points.map((p) => p.rowsPerSec));
         parts.push(`${backend} up to ${fmt(best)} rows/s`);
       }
+      // streamserve with each runtime: drain of the sweep's backlog, then p99 at 50% of the default drain rate
+      const ref = await referenceRate();
+      await s.withServeChild(ctx, `f-runtimes-${rep}`, async (child) => {
+        for (const [runtime, dir] of rotate(RUNTIME_MODELS, rep)) {
+          const r = await s.openLoop(
+            ctx,
+            { name: `f-runtime-${runtime}`, loads: [plan.sweep.load], referenceRate: ref, warmupS: plan.sweep.warmupS, measureS: plan.sweep.measureS, preloadBacklog: plan.sweep.backlog, overrides: { model: dir } },
+            child,
+          );
+          const point = r.points[0]!;
+          raw.runtimes.push({ rep, runtime, drainRate: r.drainRate!, offered: point.offered, achieved: point.achieved, latency: point.latency });
+          parts.push(`streamserve on ${runtime}: ${fmt(r.drainRate!)}/s p99 ${point.latency.p99} ms`);
+        }
+      });
       return parts.join(', ');
     },
     g: async (rep) => {

@@ -24,6 +24,8 @@ export interface RawResults {
   g: Rep<DrainRun>[];
   open: Rep<{ referenceRate: number; points: LoadPoint[] }>[];
   sweep: Rep<{ size: number; delay: number; drainRate: number; offered: number; achieved: number; latency: LatencySummary }>[];
+  /** (f): streamserve with each model runtime, drain and open-loop at the sweep's load. */
+  runtimes: Rep<{ runtime: string; drainRate: number; offered: number; achieved: number; latency: LatencySummary }>[];
   pin: Rep<PinRun>[];
   errors: { section: string; rep: number; message: string }[];
 }
@@ -118,6 +120,10 @@ function summaries(raw: RawResults) {
     const xs = raw.sweep.filter((x) => x.size === c.size && x.delay === c.delay);
     return { ...c, drainRate: S(xs.map((x) => x.drainRate)), p50: S(xs.map((x) => x.latency.p50)), p99: S(xs.map((x) => x.latency.p99)), achieved: S(xs.map((x) => x.achieved)), offered: S(xs.map((x) => x.offered)) };
   });
+  const runtimes = [...new Set(raw.runtimes.map((x) => x.runtime))].map((runtime) => {
+    const xs = raw.runtimes.filter((x) => x.runtime === runtime);
+    return { runtime, drainRate: S(xs.map((x) => x.drainRate)), p50: S(xs.map((x) => x.latency.p50)), p99: S(xs.map((x) => x.latency.p99)), achieved: S(xs.map((x) => x.achieved)), offered: S(xs.map((x) => x.offered)) };
+  });
   const modelKeys = [...new Map(raw.f.flatMap((r) => r.points.map((p) => [`${r.backend}/${p.mode}/${p.batch}`, { backend: r.backend, mode: p.mode, batch: p.batch }]))).values()];
   const model = modelKeys.map((k) => {
     const pts = raw.f.filter((r) => r.backend === k.backend).flatMap((r) => r.points.filter((p) => p.mode === k.mode && p.batch === k.batch));
@@ -143,6 +149,7 @@ function summaries(raw: RawResults) {
     },
     open,
     sweep,
+    runtimes,
     model,
     pin: { unpinned: S(raw.pin.map((x) => x.unpinned)), pinned: S(raw.pin.map((x) => x.pinned)) },
   };
@@ -207,7 +214,7 @@ function targetTable(t: Record<string, Target>): string {
 function modelTable(sum: ReturnType<typeof summaries>): string {
   const batches = [...new Set(sum.model.map((m) => m.batch))].sort((a, b) => a - b);
   const keys = [...new Set(sum.model.map((m) => `${m.backend} ${m.mode}`))];
-  const lines = [`| backend, call | ${batches.map((b) => `batch ${b}`).join(' | ')} |`, `|---|${batches.map(() => '---:').join('|')}|`];
+  const lines = [`| runtime, call | ${batches.map((b) => `batch ${b}`).join(' | ')} |`, `|---|${batches.map(() => '---:').join('|')}|`];
   for (const k of keys) {
     const cells = batches.map((b) => {
       const m = sum.model.find((x) => `${x.backend} ${x.mode}` === k && x.batch === b);
@@ -228,6 +235,14 @@ function partsTable(sum: ReturnType<typeof summaries>): string {
     lines.push(
       `| ${Math.round(o.load * 100)}% | ${fmt(o.offered?.median)} | ${fmt(o.achieved?.median)} | ${pair(o.parts.toInputLog)} | ${pair(o.parts.toScored)} | ${pair(o.parts.toOutputLog)} | ${fmt(o.p50?.median)} / ${fmt(o.p99?.median)} | ${fmt(o.meanBatch?.median, 1)} | ${fmt(o.sendsPerSec?.median)} × ${fmt(o.meanSendMs?.median, 2)} = ${fmt(o.sendBusy?.median, 2)} | ${fmt(o.cpuUsPerRecord?.median, 1)} | ${fmt(o.loopDelayP99?.median, 1)} / ${fmt(o.loopDelayMax?.median, 1)} | ${fmt(o.gcMaxPause?.median, 1)} / ${fmt(o.majorGcMax?.median, 1)} |`,
     );
+  }
+  return lines.join('\n');
+}
+
+function runtimesTable(sum: ReturnType<typeof summaries>): string {
+  const lines = ['| runtime | drain rate (records/s) | p50 at fixed load (ms) | p99 at fixed load (ms) | achieved / offered |', '|---|---:|---:|---:|---:|'];
+  for (const r of sum.runtimes) {
+    lines.push(`| ${r.runtime} | ${fmt(r.drainRate?.median)} (${fmt(r.drainRate?.min)} – ${fmt(r.drainRate?.max)}) | ${fmt(r.p50?.median)} | ${fmt(r.p99?.median)} (${fmt(r.p99?.min)} – ${fmt(r.p99?.max)}) | ${fmt(r.achieved?.median)} / ${fmt(r.offered?.median)} |`);
   }
   return lines.join('\n');
 }
@@ -310,7 +325,7 @@ function plots(sum: ReturnType<typeof summaries>, meta: RunMeta, dir: string, pr
     .map((m) => ({ x: m.batch, y: m.rowsPerSec!.median, yRange: [m.rowsPerSec!.min, m.rowsPerSec!.max], series: `${m.backend}, ${m.mode}` }));
   const model = plotSvg({
     title: 'The model alone: rows per second by batch size',
-    subtitle: [`weights/borehole; direct = on the calling thread, worker = through the model worker thread; median of ${meta.plan.reps}, whiskers min – max`],
+    subtitle: [`the borehole model in each format; direct = on the calling thread, hosted = as run hosts it (worker thread; ONNX: child process); median of ${meta.plan.reps}, whiskers min – max`],
     xLabel: 'batch size (log)',
     yLabel: 'rows/s (log)',
     points: modelPoints,
@@ -383,11 +398,15 @@ export function writeReport(p: {
     '',
     '## (f) The model alone',
     '',
-    `Rows per second (median of ${meta.plan.reps}; median ms per call; ± half the relative spread). Backends available: ${meta.backends.join(', ')}${meta.backends.includes('tensorflow') ? '' : ' (tensorflow: @tensorflow/tfjs-node is not installed)'}.`,
+    `Rows per second (median of ${meta.plan.reps}; median ms per call; ± half the relative spread). Runtimes: ${meta.backends.join(', ')}${meta.backends.includes('tensorflow') ? '' : ' (tensorflow: @tensorflow/tfjs-node is not installed)'}; direct: on the calling thread; hosted: as \`run\` hosts it (worker thread; ONNX: child process).`,
     '',
     modelTable(sum),
     '',
     `![model](${relative(dir, files.model)})`,
+    '',
+    `streamserve with each runtime (the borehole model in each format, hosted as \`run\` hosts it: tfjs and NumPy in a worker thread, ONNX in a child process): drain of a ${meta.plan.sweep.backlog.toLocaleString('en')}-input backlog, then p50 / p99 end-to-end latency at ${Math.round(meta.plan.sweep.load * 100)}% of the default drain rate.`,
+    '',
+    runtimesTable(sum),
     '',
     '## Batch size × batch delay',
     '',

@@ -6,10 +6,10 @@
  */
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import { type AvroType, type BackendName } from '../src/index.js';
+import { type AvroType } from '../src/index.js';
 import { BenchChild } from './proc.js';
 import type { ClientResult } from './clients.js';
-import type { ModelPoint } from './modelBench.js';
+import type { ModelPoint, ModelVariant } from './modelBench.js';
 import type { DrainResult, LoopStats, MemorySample, SendStats, ServeStarted } from './serve.js';
 import { consumerPerformance, producerPerformance } from './kafkaPerf.js';
 import { generate, latenciesIn, readOutputTimes, type GeneratorResult } from './openLoop.js';
@@ -146,23 +146,25 @@ export function naive(ctx: Context): Promise<ClientResult & { modelMsPerCall: nu
 
 // ---- (f) ---------------------------------------------------------------------------------------------------------
 
-export async function modelBackends(ctx: Context): Promise<BackendName[]> {
-  return withChild(ctx, { name: 'f-backends', role: 'model' }, (child) => child.call<BackendName[]>('modelBackends', null, 60_000));
+/** What (f) measures: the TensorFlow.js backends that run here, then the ONNX and NumPy runtimes (modelBench.ts). */
+export async function modelBackends(ctx: Context): Promise<ModelVariant[]> {
+  return withChild(ctx, { name: 'f-backends', role: 'model' }, (child) => child.call<ModelVariant[]>('modelBackends', null, 60_000));
 }
 
 export interface ModelRun {
-  backend: BackendName;
+  /** A TensorFlow.js backend, or another runtime (onnx-cpu, onnx-wasm, numpy-tfjs-wasm, numpy-js-loops). */
+  backend: ModelVariant;
   loadMs: Record<string, number>;
   points: ModelPoint[];
 }
 
-export function modelAlone(ctx: Context, backend: BackendName): Promise<ModelRun> {
+export function modelAlone(ctx: Context, backend: ModelVariant): Promise<ModelRun> {
   return withChild(ctx, { name: `f-model-${backend}`, role: 'model' }, async (child) => {
     const sizes = ctx.plan.f.sizes;
     const loaded = await child.call<{ backend: string; loadMs: Record<string, number> }>('modelLoad', { backend, sizes }, 120_000);
     const { points } = await child.call<{ points: ModelPoint[] }>('modelMeasure', { sizes, minMs: ctx.plan.f.minMs }, 300_000);
     await child.call('modelClose', null, 30_000);
-    return { backend: loaded.backend as BackendName, loadMs: loaded.loadMs, points };
+    return { backend: loaded.backend as ModelVariant, loadMs: loaded.loadMs, points };
   });
 }
 

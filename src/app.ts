@@ -10,7 +10,7 @@ import { confluentInputDecoder, confluentOutputEncoder, registryClient } from '.
 import type { ModelRuntime, RuntimeLoader } from './model/model.js';
 import type { Signature } from './model/signature.js';
 import { loadRuntime } from './model/runtimes.js';
-import { loadWorkerModel } from './model/workerModel.js';
+import { loadOffThread } from './model/offThread.js';
 import { Scorer } from './scorer/scorer.js';
 import { fanOut } from './observer.js';
 import { createKafkaInput } from './kafka/create.js';
@@ -59,7 +59,7 @@ export class App implements AdminSource {
     this.#loadModel =
       options.loadModel ??
       (this.#config.inferenceThread === 'worker'
-        ? (o) => loadWorkerModel({ ...o, logLevel: this.#config.logLevel })
+        ? (o) => loadOffThread({ ...o, logLevel: this.#config.logLevel })
         : // loadRuntime imports the runtime's library (TensorFlow.js: ~100 MB of heap) only now, on this thread.
           loadRuntime);
     this.#metrics = new Metrics(

@@ -29,8 +29,13 @@ import type { BackendName } from './model/backendNames.js';
 export type { BackendName };
 export { loadRuntime } from './model/runtimes.js';
 export { loadWorkerModel } from './model/workerModel.js';
+export { loadProcessModel } from './model/processModel.js';
+export { loadOffThread } from './model/offThread.js';
+export { loadOnnxModel } from './model/onnxRuntime.js';
 export { loadSignature, unscaleOutput, type Signature } from './model/signature.js';
 export { sampleBoreholeInputs } from './model/borehole.js';
+export { parseNpz } from './model/npzFile.js';
+export { denseLayers, layerArrays, type DenseLayer } from './model/denseNetwork.js';
 
 // Kafka
 export { createKafka, type KafkaClient } from './kafka/client.js';

@@ -1,13 +1,15 @@
 import type { AvroType } from './schema.js';
-import { recordFieldNames } from './schema.js';
+import { recordFieldNames, recordFieldType } from './schema.js';
 import type { Signature } from '../model/signature.js';
+import { outputLayout } from '../model/outputLayout.js';
+import { outputWriter } from './outputFields.js';
 import { ErrorCodes, RecordError, StreamserveError, messageOf } from '../errors.js';
 
 export interface PredictionFields {
   id: string;
   eventTime: number;
   scoredAt: number;
-  /** Output values in signature output order, already unscaled. */
+  /** Output values in the signature's output layout (src/model/outputLayout.ts), already unscaled. */
   outputs: ArrayLike<number>;
 }
 
@@ -19,8 +21,9 @@ export interface PredictionEncoder {
 const META_FIELDS = ['model_name', 'model_version', 'event_time', 'scored_at'] as const;
 
 /**
- * Encodes predictions with the output schema. Checked once at startup: the schema must have the id field and
- * one field per signature output. Per-record failures are RecordErrors of stage `encode`.
+ * Encodes predictions with the output schema. Checked once at startup: the schema must have the id field and one
+ * field per signature output, of a type that output can be written as (outputFields.ts). Per-record failures are
+ * RecordErrors of stage `encode`.
  */
 export function avroPredictionEncoder(type: AvroType, signature: Signature): PredictionEncoder {
   const fields = new Set(recordFieldNames(type));
@@ -33,12 +36,12 @@ export function avroPredictionEncoder(type: AvroType, signature: Signature): Pre
     );
   }
   const meta = META_FIELDS.filter((f) => fields.has(f));
-  const outputNames = signature.outputs.map((o) => o.field);
+  const writers = outputLayout(signature).slots.map((slot) => outputWriter(slot, recordFieldType(type, slot.output.field)!));
 
   return {
     encode(prediction) {
       const record: Record<string, unknown> = { [signature.idField]: prediction.id };
-      for (let i = 0; i < outputNames.length; i++) record[outputNames[i]!] = prediction.outputs[i];
+      for (const write of writers) write(record, prediction.outputs);
       for (const f of meta) {
         if (f === 'model_name') record[f] = signature.name;
         else if (f === 'model_version') record[f] = signature.version;

@@ -29,6 +29,12 @@ export function recordFieldNames(type: AvroType): string[] {
   return type.fields.map((f) => f.name);
 }
 
+/** The type of a record type's field, or undefined when there is no such field. */
+export function recordFieldType(type: AvroType, name: string): AvroType | undefined {
+  if (!(type instanceof avro.types.RecordType)) return undefined;
+  return type.fields.find((f) => f.name === name)?.type;
+}
+
 /** Every field the signature reads must exist in the input schema, or no record could ever be scored. */
 export function checkInputSchema(signature: Signature, fields: string[], path: string): void {
   const have = new Set(fields);

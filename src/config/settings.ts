@@ -84,13 +84,13 @@ export const settings = {
     schema: z.enum(['earliest', 'latest']).default('earliest'),
     doc: 'Where a new consumer group starts: earliest (score the whole topic) or latest.',
   }),
-  modelDir: setting({ env: 'MODEL_DIR', flag: 'model', schema: z.string().min(1).default('weights/borehole'), doc: 'Directory with model.json, weight shards and signature.json.' }),
+  modelDir: setting({ env: 'MODEL_DIR', flag: 'model', schema: z.string().min(1).default('weights/borehole'), doc: 'Model directory: signature.json and one model file (model.json + shards, model.onnx or model.npz), which picks the runtime.' }),
   backend: setting({ env: 'BACKEND', flag: 'backend', schema: z.enum(BackendNames).default('wasm'), doc: 'TensorFlow.js backend: tensorflow (needs @tensorflow/tfjs-node), wasm, cpu.' }),
   inferenceThread: setting({
     env: 'INFERENCE_THREAD',
     flag: 'inference-thread',
     schema: z.enum(['worker', 'main']).default('worker'),
-    doc: 'Run the model in a worker thread (a long model call cannot block Kafka heartbeats) or on the main thread.',
+    doc: 'Run the model off the main thread (a long model call cannot block Kafka heartbeats): in a worker thread, an ONNX model in a child process (a hung native call is killed); or on the main thread.',
   }),
   inferenceTimeoutMs: setting({
     env: 'INFERENCE_TIMEOUT_MS',

@@ -7,9 +7,10 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { Logger } from 'pino';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import { useBackend } from './backend.js';
-import { BackendNames, type BackendName } from './backendNames.js';
+import { deviceOf, type BackendName } from './backendNames.js';
 import { fileLoadHandler, readModelJSON, type ModelFormat } from './fileIO.js';
 import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
+import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
 
 /**
@@ -19,21 +20,19 @@ import { loadSignature, type Signature } from './signature.js';
  */
 
 const DEFAULT_WARMUP = [1, 32] as const;
-/** The BACKEND setting's default, for callers that name no device. */
-const DEFAULT_DEVICE: BackendName = 'wasm';
 
 /** One forward pass; the runner owns the input tensor and must leave only the returned output alive. */
 type Runner = (input: tf.Tensor2D) => Promise<tf.Tensor>;
 
-/** `device` arrives as a plain string (it may have crossed into the model worker); it must name a tfjs backend. */
-function deviceOf(device: string | undefined): BackendName {
-  if (device === undefined) return DEFAULT_DEVICE;
-  const name = BackendNames.find((n) => n === device);
-  if (name === undefined) {
-    // A name tfjs does not know is a configuration mistake; a known backend that cannot start is BACKEND_UNAVAILABLE.
-    throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `device "${device}" is not a TensorFlow.js backend (one of ${BackendNames.join(', ')})`);
-  }
-  return name;
+/** What a signature may ask of a model with one input and one output tensor and no names to match. */
+function checkServable(signature: Signature, dir: string): void {
+  const problems: string[] = [];
+  const labels = signature.outputs.filter((o) => o.kind === 'label').map((o) => o.field);
+  if (labels.length > 0) problems.push(`label output(s) ${labels.join(', ')} need a label tensor; write the classes as a probabilities output`);
+  const named = [...signature.inputs, ...signature.outputs].filter((c) => c.tensor !== undefined || ('column' in c && c.column !== undefined));
+  if (named.length > 0) problems.push(`${named.map((c) => c.field).join(', ')} name a tensor or column; the model's one input and output are taken in column order`);
+  if (signature.activations !== undefined) problems.push('activations are for a NumPy model (model.npz)');
+  if (problems.length > 0) throw new StreamserveError(ErrorCodes.SIGNATURE_INVALID, `signature.json does not fit the TensorFlow.js model ${dir}: ${problems.join('; ')}`);
 }
 
 function loadFailed(dir: string, message: string, cause?: unknown): StreamserveError {
@@ -56,11 +55,11 @@ function declaredWidth(shape: readonly (number | null)[] | undefined, what: stri
 }
 
 function checkWidth(dir: string, what: 'input' | 'output', modelWidth: number, signature: Signature): void {
-  const listed = what === 'input' ? signature.inputs.length : signature.outputs.length;
+  const listed = what === 'input' ? signature.inputs.length : outputWidth(signature);
   if (modelWidth !== listed) {
     throw new StreamserveError(
       ErrorCodes.SIGNATURE_INVALID,
-      `model ${dir} has ${modelWidth} ${what} columns but signature.json lists ${listed} ${what}s`,
+      `model ${dir} has ${modelWidth} ${what} columns but signature.json ${what === 'input' ? `lists ${listed} inputs` : `takes ${listed} output columns`}`,
     );
   }
 }
@@ -215,6 +214,7 @@ export async function loadModel(options: RuntimeLoadOptions): Promise<ModelRunti
   }
   const backend = await useBackend(device, logger);
   const signature = await loadSignature(join(dir, 'signature.json'));
+  checkServable(signature, dir);
   const loaded = await loadArtifacts(dir, logger);
   let outputWidth: number;
   try {

@@ -9,7 +9,7 @@ import { BOREHOLE_FIELDS, BOREHOLE_OUTPUT, BOREHOLE_RANGES, borehole, mulberry32
 import type { BoreholeField, BoreholeInput, BoreholeRanges } from './borehole.js';
 import { boreholeAccuracy } from './evaluate.js';
 import { MODEL_JSON, WEIGHTS_BIN, fileSaveHandler } from './fileIO.js';
-import { parseSignature, scaleInput, type InputColumn, type OutputColumn, type Signature } from './signature.js';
+import { parseSignature, scaleInput, type InputColumn, type Signature, type ValueOutput } from './signature.js';
 import { loadRuntime } from './runtimes.js';
 
 /**
@@ -101,11 +101,11 @@ function trainingRanges(columns: readonly InputColumn[], margin: number): Boreho
 }
 
 /** Standardises log(flow) with the training data's mean and standard deviation. */
-function outputColumn(targets: readonly number[]): OutputColumn {
+function outputColumn(targets: readonly number[]): ValueOutput {
   const logs = targets.map(Math.log);
   const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
   const std = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / logs.length);
-  return { field: BOREHOLE_OUTPUT, transform: 'log', center: mean, scale: std };
+  return { field: BOREHOLE_OUTPUT, kind: 'value', transform: 'log', center: mean, scale: std };
 }
 
 function buildNetwork(seed: number): tfl.Sequential {
@@ -146,7 +146,7 @@ function permutation(n: number, random: () => number): Int32Array {
   return p;
 }
 
-function tensors(inputs: readonly BoreholeInput[], columns: readonly InputColumn[], output: OutputColumn, targets: readonly number[]) {
+function tensors(inputs: readonly BoreholeInput[], columns: readonly InputColumn[], output: ValueOutput, targets: readonly number[]) {
   const x = new Float32Array(inputs.length * columns.length);
   inputs.forEach((input, i) => columns.forEach((c, j) => (x[i * columns.length + j] = scaleInput(c, input[c.field as keyof BoreholeInput]))));
   const y = Float32Array.from(targets, (t) => (Math.log(t) - output.center) / output.scale);

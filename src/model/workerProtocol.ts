@@ -6,8 +6,9 @@ import type { Signature } from './signature.js';
 export type WorkerInput = Omit<RuntimeLoadOptions, 'logger'> & { logLevel: string };
 
 /**
- * Messages between the main thread and the model worker (structured clone; Float32Arrays are transferred). They say
- * nothing about which runtime the worker loaded: `ready` describes it as ModelRuntime does.
+ * Messages between the main thread and the model host, a worker thread (structured clone; Float32Arrays are
+ * transferred) or a child process (the IPC channel's `advanced` serialization, also a structured clone). They say
+ * nothing about which runtime the host loaded: `ready` describes it as ModelRuntime does.
  */
 export type WorkerRequest = { type: 'predict'; id: number; rows: Float32Array; count: number } | { type: 'close' };
 

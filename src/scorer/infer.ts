@@ -1,5 +1,5 @@
 import type { ModelRuntime } from '../model/model.js';
-import { unscaleOutput } from '../model/signature.js';
+import { outputLayout, predictionValues } from '../model/outputLayout.js';
 import { ErrorCodes, RecordError, StreamserveError, isStreamserveError, messageOf } from '../errors.js';
 import { InferenceTimeout, callModel } from './modelCall.js';
 
@@ -99,19 +99,10 @@ async function scoreRange(
     for (let i = 0; i < count; i++) results[from + i] = error;
     return;
   }
-  const columns = model.signature.outputs;
+  const { slots } = outputLayout(model.signature);
   for (let i = 0; i < count; i++) {
-    const values = new Float64Array(outWidth);
-    let bad = -1;
-    for (let j = 0; j < outWidth; j++) {
-      const v = unscaleOutput(columns[j]!, output[i * outWidth + j]!);
-      if (!Number.isFinite(v)) bad = j;
-      values[j] = v;
-    }
-    results[from + i] =
-      bad < 0
-        ? values
-        : new RecordError('infer', ErrorCodes.BAD_MODEL_OUTPUT, `model output ${columns[bad]!.field} is not finite`);
+    const values = predictionValues(slots, output, i * outWidth, outWidth);
+    results[from + i] = typeof values === 'string' ? new RecordError('infer', ErrorCodes.BAD_MODEL_OUTPUT, values) : values;
   }
 }
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../src/config/settings.js';
 import type { RuntimeLoader } from '../../src/model/model.js';
-import { loadWorkerModel } from '../../src/model/workerModel.js';
+import { loadOffThread } from '../../src/model/offThread.js';
 import { createTestTopics, getText, metricValue, testBrokers, testTopics } from '../integration/support/app.js';
 import { ControlledModel, type Fault } from './support/controlledModel.js';
 import { caughtUp, faultConfig, startApp } from './support/inprocess.js';
@@ -39,10 +39,16 @@ const RESTARTS_DURING_OUTAGE = 3;
 const HANGS = 3;
 const FLAGS = { 'max-batch-size': '64' };
 
-/** The worker-thread model, as `run` loads it (INFERENCE_THREAD=worker). */
+/** The model off the main thread as `run` loads it (INFERENCE_THREAD=worker): tfjs in a worker thread, ONNX in a process. */
 function workerLoader(config: Config): RuntimeLoader {
-  return (options) => loadWorkerModel({ ...options, logLevel: config.logLevel });
+  return (options) => loadOffThread({ ...options, logLevel: config.logLevel });
 }
+
+/** Each scenario runs on the TensorFlow.js example and on the same regressor exported from scikit-learn to ONNX. */
+const MODELS = [
+  { runtime: 'tfjs', dir: 'weights/borehole', artefact: 'model.json' },
+  { runtime: 'onnx', dir: 'weights/borehole-onnx/1.0.0', artefact: 'model.onnx' },
+] as const;
 
 /**
  * Publishes `count` valid inputs in sends of 100, as a live stream arrives: small record batches, so the app fetches
@@ -58,25 +64,27 @@ const failEveryRow: Fault = {
   call: () => Promise.reject(new Error('test model: fails every row while switched on')),
 };
 
-for (const mode of GUARANTEES) {
-  test(`a model that fails every row mid-stream, the known-good row too: paused, /readyz 503, nothing dead-lettered or committed past; recovers (${mode})`, async (t) => {
+for (const { runtime, dir: modelDir, artefact: artefactName } of MODELS) for (const mode of GUARANTEES) {
+  const modelFlags = { model: modelDir };
+  test(`a model that fails every row mid-stream, the known-good row too: paused, /readyz 503, nothing dead-lettered or committed past; recovers (${mode}, ${runtime})`, async (t) => {
     await modelOutage(t, mode, {
-      scenario: 'model-fails-every-row',
+      scenario: `model-fails-every-row-${runtime}`,
+      flags: modelFlags,
       startFault: (model) => model.setFault(failEveryRow),
       mayRecover: (model) => model.restarts >= RESTARTS_DURING_OUTAGE,
       endFault: (model) => model.setFault(null),
     });
   });
 
-  test(`a model worker that cannot be started again: paused, /readyz 503, nothing dead-lettered or committed past; recovers by itself (${mode})`, async (t) => {
+  test(`a model worker that cannot be started again: paused, /readyz 503, nothing dead-lettered or committed past; recovers by itself (${mode}, ${runtime})`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'streamserve-model-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    cpSync('weights/borehole', dir, { recursive: true });
-    const artefact = join(dir, 'model.json');
-    const away = join(dir, 'model.json.away');
+    cpSync(modelDir, dir, { recursive: true });
+    const artefact = join(dir, artefactName);
+    const away = join(dir, `${artefactName}.away`);
     let ownRestart: 'not tried' | 'succeeded' | 'failed' = 'not tried';
     await modelOutage(t, mode, {
-      scenario: 'model-worker-cannot-restart',
+      scenario: `model-worker-cannot-restart-${runtime}`,
       flags: { model: dir },
       // The artefact goes away and the running worker is replaced once: the new worker fails to load, so every call
       // fails until a restart finds the artefact again. Everything after that one restart is the real worker model.
@@ -96,18 +104,18 @@ for (const mode of GUARANTEES) {
       mayRecover: (model) => model.failedRestarts >= RESTARTS_DURING_OUTAGE,
       endFault: () => renameSync(away, artefact),
       check: (model) => {
-        assert.equal(ownRestart, 'failed', 'the worker could not be started without its model.json');
-        assert.ok(model.failedRestarts >= RESTARTS_DURING_OUTAGE, `the health loop's restarts failed while model.json was away (${model.failedRestarts})`);
+        assert.equal(ownRestart, 'failed', `the worker could not be started without its ${artefactName}`);
+        assert.ok(model.failedRestarts >= RESTARTS_DURING_OUTAGE, `the health loop's restarts failed while ${artefactName} was away (${model.failedRestarts})`);
       },
     });
   });
 
-  test(`a hung model call is abandoned at inference-timeout-ms, the worker restarted, every input scored once (${mode})`, async (t) => {
+  test(`a hung model call is abandoned at inference-timeout-ms, the worker restarted, every input scored once (${mode}, ${runtime})`, async (t) => {
     const started = Date.now();
     const brokers = testBrokers();
-    const topics = testTopics(`hung-${mode}`);
+    const topics = testTopics(`hung-${mode}-${runtime}`);
     await createTestTopics(topics, PARTITIONS, t);
-    const config = faultConfig(topics, mode, { ...FLAGS, 'inference-timeout-ms': '1000' });
+    const config = faultConfig(topics, mode, { ...FLAGS, ...modelFlags, 'inference-timeout-ms': '1000' });
     const expected = new Map<string, Expected>();
     await streamInputs(brokers, topics.input, BEFORE, 131, `hung-${mode}`, expected);
 
@@ -147,7 +155,7 @@ for (const mode of GUARANTEES) {
       stopCode = await stop();
     });
     const tally = await countAndReport({
-      scenario: 'model-call-hangs',
+      scenario: `model-call-hangs-${runtime}`,
       mode,
       brokers,
       topics,

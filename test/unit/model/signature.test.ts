@@ -57,7 +57,7 @@ describe('signature', () => {
   });
 
   it('scales and unscales with the column transform', () => {
-    const column = { field: 'a', transform: 'log' as const, center: 1, scale: 2 };
+    const column = { field: 'a', kind: 'value' as const, transform: 'log' as const, center: 1, scale: 2 };
     assert.equal(scaleInput(column, Math.E ** 5), 2);
     assert.ok(Math.abs(unscaleOutput(column, 2) - Math.E ** 5) < 1e-9);
   });
@@ -69,5 +69,35 @@ describe('signature', () => {
     for (const c of s.inputs) assert.deepEqual([c.min, c.max], [...BOREHOLE_RANGES[c.field as keyof typeof BOREHOLE_RANGES]]);
     assert.deepEqual(s.outputs.map((c) => c.field), ['flow_rate']);
     assert.ok(typeof s.training?.['heldoutMape'] === 'number' && s.training['heldoutMape'] <= 0.01);
+  });
+});
+
+describe('signatures for classifiers and named tensors', () => {
+  const classifier = {
+    name: 'iris',
+    version: '1',
+    inputs: [{ field: 'a', tensor: 'input' }],
+    outputs: [
+      { field: 'species', kind: 'label', tensor: 'label', classes: ['x', 'y'] },
+      { field: 'p', kind: 'probabilities', tensor: 'probabilities', classes: ['x', 'y'] },
+    ],
+  };
+
+  it('reads label and probabilities outputs; an output without kind is a value, as before', () => {
+    const s = parseSignature(classifier);
+    assert.deepEqual(s.outputs.map((o) => o.kind), ['label', 'probabilities']);
+    assert.equal(s.inputs[0]!.tensor, 'input');
+    assert.equal(parseSignature(valid).outputs[0]!.kind, 'value');
+  });
+
+  it('refuses mixed or repeated classes, an unknown kind, an output field written twice and an unknown activation', () => {
+    const bad = [
+      { ...classifier, outputs: [{ field: 'l', kind: 'label', classes: ['x', 1] }] },
+      { ...classifier, outputs: [{ field: 'l', kind: 'label', classes: ['x', 'x'] }] },
+      { ...classifier, outputs: [{ field: 'l', kind: 'ranking' }] },
+      { ...classifier, outputs: [{ field: 'y' }, { field: 'y', kind: 'label', classes: [1] }] },
+      { ...valid, activations: ['gelu'] },
+    ];
+    for (const doc of bad) assert.throws(() => parseSignature(doc), isCode(ErrorCodes.SIGNATURE_INVALID), JSON.stringify(doc));
   });
 });

@@ -87,7 +87,7 @@ describe('loadModel failures', () => {
     const dir = await boreholeCopy(join(scratch.path, 'two-outputs'), (s) => {
       (s['outputs'] as unknown[]).push({ field: 'extra' });
     });
-    await assert.rejects(loadModel({ dir, device: 'cpu' }), isCode(ErrorCodes.SIGNATURE_INVALID, /1 output columns.*lists 2 outputs/));
+    await assert.rejects(loadModel({ dir, device: 'cpu' }), isCode(ErrorCodes.SIGNATURE_INVALID, /1 output columns.*takes 2 output columns/));
   });
 
   it('SIGNATURE_INVALID when signature.json is missing', async () => {
