@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCodes, RecordError } from '../errors.js';
-import type { InputFields } from '../scorer/outcome.js';
+import type { InputFields, Prediction } from '../scorer/outcome.js';
+import { outputMetadata, outputTensors } from './outputJson.js';
 import type { InferenceContext } from './context.js';
 import { badRequest, sendError } from './replies.js';
 
@@ -25,7 +26,8 @@ const BINARY_REFUSED =
 /**
  * The Open Inference Protocol v2 over REST (KServe, Triton, Seldon, MLServer speak it, so their clients work as
  * they are): server and model metadata and health, and `infer` with one FP64 (or any numeric type) tensor of shape
- * [n] per signature input field, answered with one FP64 tensor of shape [n] per signature output. The protocol has
+ * [n] per signature input field, answered with one tensor per signature output: FP64 [n] for a value, BYTES or INT64
+ * [n] for a label, FP64 [n, classes] for probabilities. The protocol has
  * no per-row errors: a row that cannot be scored fails the request with a 400 naming the row and its code.
  */
 export function registerOpenInference(app: FastifyInstance, ctx: InferenceContext, server: { name: string; version: string }): void {
@@ -51,7 +53,7 @@ export function registerOpenInference(app: FastifyInstance, ctx: InferenceContex
     versions: [model.version],
     platform: ctx.runtime,
     inputs: signature.inputs.map((c) => ({ name: c.field, datatype: 'FP64', shape: [-1] })),
-    outputs: signature.outputs.map((c) => ({ name: c.field, datatype: 'FP64', shape: [-1] })),
+    outputs: outputMetadata(signature),
   };
 
   for (const base of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
@@ -78,15 +80,11 @@ export function registerOpenInference(app: FastifyInstance, ctx: InferenceContex
       const wanted = parsed.data.outputs?.map((o) => o.name) ?? signature.outputs.map((o) => o.field);
       const unknown = wanted.filter((n) => !signature.outputs.some((o) => o.field === n));
       if (unknown.length > 0) return badRequest(reply, `unknown output(s) ${unknown.join(', ')}: the model has ${signature.outputs.map((o) => o.field).join(', ')}`);
-      const n = rows.length;
       return reply.send({
         model_name: model.name,
         model_version: model.version,
         id: parsed.data.id ?? request.id,
-        outputs: wanted.map((name) => {
-          const column = signature.outputs.findIndex((o) => o.field === name);
-          return { name, datatype: 'FP64', shape: [n], data: outcomes.map((o) => (o as { outputs: Float64Array }).outputs[column]) };
-        }),
+        outputs: outputTensors(signature, outcomes.map((o) => (o as Prediction).outputs), wanted),
       });
     });
   }

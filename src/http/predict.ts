@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { RecordError } from '../errors.js';
 import type { Signature } from '../model/signature.js';
-import type { Outcome, Prediction } from '../scorer/outcome.js';
+import type { Outcome } from '../scorer/outcome.js';
+import { outputJson } from './outputJson.js';
 import type { InferenceContext } from './context.js';
 import { badRequest } from './replies.js';
 
@@ -11,6 +12,7 @@ import { badRequest } from './replies.js';
  * with one entry per input, in order, each a prediction or `{ "error": … }` (200). A body that is neither is a 400.
  */
 export function registerPredict(app: FastifyInstance, ctx: InferenceContext): void {
+  const outputs = outputJson(ctx.signature);
   app.post('/predict', async (request, reply) => {
     const body = request.body;
     const single = !Array.isArray(body);
@@ -24,23 +26,20 @@ export function registerPredict(app: FastifyInstance, ctx: InferenceContext): vo
       items.map((item, i) => read(item, i)),
       ctx.requestOptions(request, reply),
     );
-    const entries = outcomes.map((o) => predictionEntry(ctx.signature, o));
+    const entries = outcomes.map((o) => predictionEntry(ctx.signature, outputs, o));
     if (!single) return reply.send(entries);
     return reply.code(outcomes[0] instanceof RecordError ? 422 : 200).send(entries[0]);
   });
 }
 
 /** One input's answer: the prediction's fields and the model's name and version, or its error with its code. */
-export function predictionEntry(signature: Signature, outcome: Outcome): Record<string, unknown> {
+export function predictionEntry(signature: Signature, outputs: (values: ArrayLike<number>) => Record<string, unknown>, outcome: Outcome): Record<string, unknown> {
   if (outcome instanceof RecordError) return { error: { code: outcome.code, stage: outcome.stage, message: outcome.message } };
-  return predictionFields(signature, outcome);
-}
-
-function predictionFields(signature: Signature, p: Prediction): Record<string, unknown> {
-  const out: Record<string, unknown> = { [signature.idField]: p.id };
-  signature.outputs.forEach((o, i) => (out[o.field] = p.outputs[i]));
-  out.model_name = signature.name;
-  out.model_version = signature.version;
-  out[signature.eventTimeField] = p.eventTime;
-  return out;
+  return {
+    [signature.idField]: outcome.id,
+    ...outputs(outcome.outputs),
+    model_name: signature.name,
+    model_version: signature.version,
+    [signature.eventTimeField]: outcome.eventTime,
+  };
 }
