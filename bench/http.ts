@@ -1,5 +1,5 @@
 /**
- * `npm run bench:http [-- --reps N]`: synchronous inference over HTTP, side by side in one run.
+ * `npm run bench:http [-- --reps N] [--skip-backlog | --backlog-only]`: synchronous inference over HTTP, side by side in one run.
  *
  * 1. **Single-row requests**: `streamserve serve` and the design it replaces — a Flask app under Gunicorn (2 sync
  *    workers, one per core) doing one NumPy forward pass of the same weights per request (bench/flask/app.py, set up
@@ -118,8 +118,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'skip-backlog': { type: 'boolean', default: false } } });
-  const reps = Number(values.reps);
+  const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'skip-backlog': { type: 'boolean', default: false }, 'backlog-only': { type: 'boolean', default: false } } });
+  const reps = values['backlog-only'] ? 0 : Number(values.reps);
   mkdirSync(RESULTS, { recursive: true });
   say(`building (dist/ for bin/streamserve.js, bench/.build for the generator); ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`);
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     }
   }
   // the same offered load for both: 50% of Flask's median saturation
-  const sameRate = Math.round(median(runs['flask+gunicorn']!.saturation.map((x) => x.rps)) / 2);
+  const sameRate = reps === 0 ? 0 : Math.round(median(runs['flask+gunicorn']!.saturation.map((x) => x.rps)) / 2);
   for (let rep = 0; rep < reps; rep++) {
     for (const make of rep % 2 === 0 ? servers : [...servers].reverse()) {
       const server = await make();
@@ -175,9 +175,9 @@ async function main(): Promise<void> {
       },
     ]),
   );
-  const ss = summary.streamserve!;
-  const fl = summary['flask+gunicorn']!;
-  const ratio = ss.saturationRps / fl.saturationRps;
+  const ss = summary.streamserve;
+  const fl = summary['flask+gunicorn'];
+  const ratio = ss && fl ? ss.saturationRps / fl.saturationRps : NaN;
   const md = [
     `# HTTP inference (bench/http.ts), ${new Date().toISOString()}`,
     '',
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
         `| ${name} | ${fmt(x.saturationRps, 0)} req/s | ${fmt(x.generatorCpuCores, 2)} cores | ${fmt(x.halfLoad.p50Ms, 2)} / ${fmt(x.halfLoad.p99Ms, 2)} ms (${x.halfLoad.rate}/s) | ${fmt(x.sameLoad.p50Ms, 2)} / ${fmt(x.sameLoad.p99Ms, 2)} ms | ${x.failures} |`,
     ),
     '',
-    `streamserve / Flask saturation: **${fmt(ratio, 2)}×** (goal ≥ 5×); p99 at the same offered load: ${fmt(ss.sameLoad.p99Ms, 2)} vs ${fmt(fl.sameLoad.p99Ms, 2)} ms (goal: lower).`,
+    ss && fl ? `streamserve / Flask saturation: **${fmt(ratio, 2)}×** (goal ≥ 5×); p99 at the same offered load: ${fmt(ss.sameLoad.p99Ms, 2)} vs ${fmt(fl.sameLoad.p99Ms, 2)} ms (goal: lower).` : 'Single-row requests: skipped (--backlog-only).',
     '',
     drain
       ? `HTTP at 200 req/s while \`run\` drains ${BACKLOG.toLocaleString('en')} Kafka inputs (${fmt(drain.rate, 0)} inputs/s, ${fmt(drain.seconds, 1)} s): p50 ${fmt(drain.http.p50Ms, 2)} ms, p99 **${fmt(drain.http.p99Ms, 2)} ms** (goal ≤ 50 ms), max ${fmt(drain.http.maxMs, 1)} ms, ${drain.http.answered} answered, failures ${JSON.stringify(drain.http.failures)}.`
