@@ -24,6 +24,7 @@ import { startBenchBroker, type BenchBroker } from './broker.js';
 import type { LoadResult, LoadSpec } from './httpLoad.js';
 import { preload } from './inputs.js';
 import { buildChildren } from './proc.js';
+import { summarizeProfiles } from './profile.js';
 import { uniqueName, waitFor } from './util.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -39,6 +40,8 @@ interface Server {
 }
 
 const children = new Set<ChildProcess>();
+/** --profile DIR: the streamserve processes write CPU profiles (main thread and model worker) there. */
+let profileDir: string | null = null;
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
@@ -85,7 +88,8 @@ async function freePort(): Promise<number> {
 
 async function streamserve(command: 'serve' | 'run', env: NodeJS.ProcessEnv): Promise<Server & { adminPort: number }> {
   const [port, adminPort] = [await freePort(), await freePort()];
-  const child = start(process.execPath, [...shippedNodeFlags(), join(ROOT, 'bin', 'streamserve.js'), command], { HTTP_PORT: String(port), ADMIN_PORT: String(adminPort), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HTTP_MAX_QUEUE: '100000', ...env }, `streamserve ${command}`);
+  const profile = profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, command)}`];
+  const child = start(process.execPath, [...shippedNodeFlags(), ...profile, join(ROOT, 'bin', 'streamserve.js'), command], { HTTP_PORT: String(port), ADMIN_PORT: String(adminPort), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HTTP_MAX_QUEUE: '100000', ...env }, `streamserve ${command}`);
   const url = `http://127.0.0.1:${port}/predict`;
   await waitFor(() => reachable(url), 60_000, `streamserve ${command} listening`, 200);
   return { name: 'streamserve', url, adminPort, stop: () => stopChild(child) };
@@ -118,7 +122,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'skip-backlog': { type: 'boolean', default: false }, 'backlog-only': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, 'skip-backlog': { type: 'boolean', default: false }, 'backlog-only': { type: 'boolean', default: false }, profile: { type: 'string' } } });
+  profileDir = values.profile ?? null;
   const reps = values['backlog-only'] ? 0 : Number(values.reps);
   mkdirSync(RESULTS, { recursive: true });
   say(`building (dist/ for bin/streamserve.js, bench/.build for the generator); ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}`);
@@ -178,7 +183,7 @@ async function main(): Promise<void> {
   const ss = summary.streamserve;
   const fl = summary['flask+gunicorn'];
   const ratio = ss && fl ? ss.saturationRps / fl.saturationRps : NaN;
-  const md = [
+  let md = [
     `# HTTP inference (bench/http.ts), ${new Date().toISOString()}`,
     '',
     `${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${reps} repetitions alternating between the servers; medians.`,
@@ -199,6 +204,7 @@ async function main(): Promise<void> {
     drain ? `Inside streamserve meanwhile (its /metrics): event-loop delay p99 ${fmt(drain.diagnostics.eventLoopDelayP99Ms ?? NaN)} ms, max ${fmt(drain.diagnostics.eventLoopDelayMaxMs ?? NaN)} ms; an HTTP row's wait for its model call p50 ≤ ${fmt(drain.diagnostics.queueWaitP50MsAtMost ?? NaN)} ms, p99 ≤ ${fmt(drain.diagnostics.queueWaitP99MsAtMost ?? NaN)} ms; model calls waited behind, p99 ≤ ${String(drain.diagnostics.callsWaitedP99AtMost)}.` : '',
     '',
   ].join('\n');
+  if (profileDir !== null) md += profileReport(profileDir);
   writeFileSync(join(RESULTS, 'http.json'), JSON.stringify({ at: new Date().toISOString(), reps, runs, summary, drain }, null, 2));
   writeFileSync(join(RESULTS, 'http.md'), md);
   process.stdout.write(md);
@@ -232,6 +238,25 @@ function drainDiagnostics(metrics: string): Record<string, number | null> {
     queueWaitP99MsAtMost: (quantile('streamserve_http_queue_wait_seconds', 0.99) ?? NaN) * 1000,
     callsWaitedP99AtMost: quantile('streamserve_http_calls_waited', 0.99),
   };
+}
+
+/** Where each streamserve process's threads spent their time (whole process life, start-up included). */
+function profileReport(dir: string): string {
+  const lines = ['', '## CPU profiles (--profile)', ''];
+  for (const command of ['serve', 'run']) {
+    let threads;
+    try {
+      threads = summarizeProfiles(join(dir, command), [0, Number.POSITIVE_INFINITY]).threads;
+    } catch {
+      continue;
+    }
+    for (const t of threads) {
+      const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+      lines.push(`**${command}, ${t.thread}** (${fmt(t.windowMs / 1000)} s sampled, busy ${pct(t.busy)}): ${t.byComponent.slice(0, 8).map((c) => `${c.name} ${pct(c.share)}`).join(', ')}`, '');
+      lines.push(...t.topFunctions.slice(0, 12).map((f) => `- ${pct(f.share)} ${f.fn} (${f.component})`), '');
+    }
+  }
+  return lines.join('\n');
 }
 
 /** `run` with HTTP_PORT on a broker of its own: 200 single-row requests/s while it drains the backlog. */
