@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Signature } from '../model/signature.js';
 import type { JsonInputReader } from './jsonInput.js';
-import type { RequestQueue } from './requestQueue.js';
+import type { RequestOptions, RequestQueue } from './requestQueue.js';
 
 /** The request header a caller shortens its deadline with (milliseconds; never past HTTP_TIMEOUT_MS). */
 export const TIMEOUT_HEADER = 'x-streamserve-timeout-ms';
@@ -11,11 +11,11 @@ export interface InferenceContext {
   signature: Signature;
   /** What scores the rows (e.g. `tfjs-wasm`): the Open Inference Protocol's `platform`. */
   runtime: string;
-  /** A reader of JSON inputs whose default ids start with the request's id. */
-  reader(requestId: string): JsonInputReader;
+  /** Reads JSON inputs (made once); default ids start with the request id passed to it. */
+  reader: JsonInputReader;
   queue: RequestQueue;
-  /** The request's deadline (the timeout header) and the signal of its caller going away. */
-  requestOptions(request: FastifyRequest, reply: FastifyReply): { timeoutMs?: number; signal: AbortSignal };
+  /** The request's deadline (the timeout header) and what to do when its caller goes away. */
+  requestOptions(request: FastifyRequest, reply: FastifyReply): RequestOptions;
   /** Whether the model is loaded and scoring (the server's and the model's readiness). */
   modelReady(): boolean;
 }

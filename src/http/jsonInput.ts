@@ -17,11 +17,11 @@ interface FieldRule {
 type JsonKind = 'number' | 'string' | 'boolean' | 'null';
 
 /** Reads one JSON object of an HTTP request into the scorer's input fields, or the RecordError that stops it. */
-export type JsonInputReader = (value: unknown, index: number) => InputFields | RecordError;
+export type JsonInputReader = (value: unknown, index: number, requestId?: string) => InputFields | RecordError;
 
 export interface JsonInputOptions {
   /** The id for an input without one (HTTP callers need not send it): e.g. `<request id>-<index>`. */
-  defaultId: (index: number) => string;
+  defaultId: (index: number, requestId: string) => string;
   now?: () => number;
 }
 
@@ -36,7 +36,7 @@ export function jsonInputReader(inputType: AvroType, signature: Signature, optio
   if (!(inputType instanceof avro.types.RecordType)) throw new TypeError('the input schema must be an Avro record');
   const rules = new Map(inputType.fields.map((f) => [f.name, ruleOf(f.name, f.type, f.defaultValue())]));
   const now = options.now ?? Date.now;
-  return (value, index) => {
+  return (value, index, requestId = '') => {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return new RecordError('validate', ErrorCodes.WRONG_TYPE, `an input must be a JSON object with the input schema's fields (got ${kindOf(value)})`);
     }
@@ -50,7 +50,7 @@ export function jsonInputReader(inputType: AvroType, signature: Signature, optio
     for (const rule of rules.values()) {
       let v = given[rule.name];
       if (v === undefined) {
-        if (rule.name === signature.idField) v = options.defaultId(index);
+        if (rule.name === signature.idField) v = options.defaultId(index, requestId);
         else if (rule.name === signature.eventTimeField) v = now();
         else if ('fallback' in rule) v = rule.fallback;
         else return new RecordError('validate', ErrorCodes.MISSING_FIELD, `field ${rule.name} is required`);

@@ -111,11 +111,10 @@ function readTensors(body: InferRequest, ctx: InferenceContext, requestId: strin
     n = rows;
     columns.set(t.name, data);
   }
-  const read = ctx.reader(requestId);
   return Array.from({ length: n ?? 0 }, (_, i) => {
     const row: Record<string, unknown> = {};
     for (const f of fields) row[f] = columns.get(f)![i];
-    return read(row, i);
+    return ctx.reader(row, i, requestId);
   });
 }
 

@@ -21,9 +21,8 @@ export function registerPredict(app: FastifyInstance, ctx: InferenceContext): vo
     }
     const items = single ? [body] : (body as unknown[]);
     if (items.length === 0) return reply.send([]);
-    const read = ctx.reader(request.id);
     const outcomes = await ctx.queue.score(
-      items.map((item, i) => read(item, i)),
+      items.map((item, i) => ctx.reader(item, i, request.id)),
       ctx.requestOptions(request, reply),
     );
     const entries = outcomes.map((o) => predictionEntry(ctx.signature, outputs, o));

@@ -12,7 +12,7 @@ import { HttpMetrics } from './httpMetrics.js';
 import { jsonInputReader } from './jsonInput.js';
 import { BINARY_REFUSED, registerOpenInference } from './openInference.js';
 import { registerPredict } from './predict.js';
-import { RequestQueue, ShedError } from './requestQueue.js';
+import { RequestQueue, ShedError, type RequestOptions } from './requestQueue.js';
 import { BadRequest, sendError } from './replies.js';
 
 export interface InferenceServerOptions {
@@ -58,7 +58,7 @@ export class InferenceServer {
       signature: options.signature,
       runtime: options.runtime,
       queue: this.#queue,
-      reader: (requestId) => jsonInputReader(options.inputType, options.signature, { defaultId: (i) => `${requestId}-${i}` }),
+      reader: jsonInputReader(options.inputType, options.signature, { defaultId: (i, requestId) => `${requestId}-${i}` }),
       requestOptions,
       modelReady: () => options.scorer.healthy && this.#closing === null,
     };
@@ -141,19 +141,16 @@ function authorized(request: FastifyRequest, token: string): boolean {
 }
 
 /**
- * The caller's deadline header and a signal that fires when the caller goes away before its answer (the response
- * closes unfinished). A deadline header that is not a whole number of milliseconds is a 400.
+ * The caller's deadline header and the registration of what to do when the caller goes away before its answer (the
+ * response closes unfinished). A deadline header that is not a whole number of milliseconds is a 400.
  */
-function requestOptions(request: FastifyRequest, reply: FastifyReply): { timeoutMs?: number; signal: AbortSignal } {
+function requestOptions(request: FastifyRequest, reply: FastifyReply): RequestOptions {
   const header = request.headers[TIMEOUT_HEADER];
-  let timeoutMs: number | undefined;
-  if (header !== undefined) {
-    if (typeof header !== 'string' || !/^[1-9]\d{0,8}$/.test(header)) throw new BadRequest(`${TIMEOUT_HEADER} must be a whole number of milliseconds (got ${String(header)})`);
-    timeoutMs = Number(header);
-  }
-  const gone = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) gone.abort(new Error('the connection closed before the answer'));
-  });
-  return timeoutMs === undefined ? { signal: gone.signal } : { timeoutMs, signal: gone.signal };
+  const cancelOn = (cancel: () => void) =>
+    void reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) cancel();
+    });
+  if (header === undefined) return { cancelOn };
+  if (typeof header !== 'string' || !/^[1-9]\d{0,8}$/.test(header)) throw new BadRequest(`${TIMEOUT_HEADER} must be a whole number of milliseconds (got ${String(header)})`);
+  return { timeoutMs: Number(header), cancelOn };
 }

@@ -62,9 +62,9 @@ test('a request not answered by its deadline: DEADLINE_EXCEEDED, 504; the caller
 test('a caller that goes away: REQUEST_CANCELLED, and the scorer sees the signal', async () => {
   const { scorer, batches } = heldScorer();
   const q = new RequestQueue({ scorer, maxQueue: 10, timeoutMs: 60_000 });
-  const caller = new AbortController();
-  const p = shed(q.score(rows(2), { signal: caller.signal }));
-  caller.abort(new Error('socket closed'));
+  let leave: () => void = () => assert.fail('cancelOn not called');
+  const p = shed(q.score(rows(2), { cancelOn: (cancel) => (leave = cancel) }));
+  leave();
   assert.equal((await p).code, ErrorCodes.REQUEST_CANCELLED);
   assert.equal(batches[0]!.signal?.aborted, true);
   assert.equal(q.waiting, 0);
