@@ -2,13 +2,11 @@ import type { Logger } from 'pino';
 import type { Config } from './config/settings.js';
 import type { AppInput, AppOptions, AppState, AppStatus } from './appOptions.js';
 import { redactedConfig, requireSettings } from './config/load.js';
-import { checkInputSchema, loadAvroSchema, recordFieldNames, type AvroType } from './codec/schema.js';
-import { rawAvroDecoder, type InputDecoder } from './codec/inputDecoder.js';
-import { avroPredictionEncoder, type PredictionEncoder } from './codec/predictionEncoder.js';
+import { checkInputSchema, loadAvroSchema, recordFieldNames } from './codec/schema.js';
+import type { InputDecoder } from './codec/inputDecoder.js';
 import type { RegistryClient } from './registry/client.js';
-import { confluentInputDecoder, confluentOutputEncoder, registryClient } from './registry/confluent.js';
+import { kafkaWireFormats, usesRegistry } from './codec/wireFormats.js';
 import type { ModelRuntime, RuntimeLoader } from './model/model.js';
-import type { Signature } from './model/signature.js';
 import { loadRuntime } from './model/runtimes.js';
 import { loadOffThread } from './model/offThread.js';
 import { Scorer } from './scorer/scorer.js';
@@ -95,9 +93,7 @@ export class App implements AdminSource {
     const config = this.#config;
     if (this.#inputs.kafka) {
       requireSettings(config, ['brokers'], 'run');
-      if (config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent') {
-        requireSettings(config, ['schemaRegistryUrl'], 'the confluent wire format');
-      }
+      if (usesRegistry(config)) requireSettings(config, ['schemaRegistryUrl'], 'the confluent wire format');
     }
     this.#log.info({ config: redactedConfig(config) }, 'starting streamserve');
 
@@ -135,7 +131,9 @@ export class App implements AdminSource {
       this.#log.info({ http: this.#httpPort }, 'streamserve serving HTTP');
       return;
     }
-    const { decoder, encoder } = await this.#kafkaCodecs(inputType, outputType, signature);
+    const { decoder, encoder, registry } = await kafkaWireFormats({ config, inputType, outputType, signature, logger: this.#log, decoder: this.#options.decoder });
+    this.#decoderInUse = decoder;
+    this.#registry = registry;
     const replay = this.#options.replay;
     this.#input = await (this.#options.createInput ?? createKafkaInput)({
       config,
@@ -151,25 +149,6 @@ export class App implements AdminSource {
     await this.#input.start();
     this.#state = 'running';
     this.#log.info({ input: config.inputTopic, output: config.outputTopic, dlq: config.dlqTopic, group: config.groupId }, 'streamserve running');
-  }
-
-  /** The Kafka input's wire formats (WIRE_FORMAT, OUTPUT_WIRE_FORMAT): raw Avro, or framed through the Schema Registry. */
-  async #kafkaCodecs(inputType: AvroType, outputType: AvroType, signature: Signature): Promise<{ decoder: InputDecoder; encoder: PredictionEncoder }> {
-    const config = this.#config;
-    const avroEncoder = avroPredictionEncoder(outputType, signature);
-    const registry = (this.#registry =
-      config.wireFormat === 'confluent' || config.outputWireFormat === 'confluent' ? registryClient(config) : null);
-    const registryLog = this.#log.child({ component: 'schema-registry' });
-    const encoder =
-      config.outputWireFormat === 'confluent'
-        ? await confluentOutputEncoder({ client: registry!, config, type: outputType, inner: avroEncoder, logger: registryLog })
-        : avroEncoder;
-    const decoder = (this.#decoderInUse =
-      this.#options.decoder ??
-      (config.wireFormat === 'confluent'
-        ? await confluentInputDecoder({ client: registry!, config, reader: inputType, signature, logger: registryLog })
-        : rawAvroDecoder(inputType)));
-    return { decoder, encoder };
   }
 
   /**

@@ -40,7 +40,7 @@ export { denseLayers, layerArrays, type DenseLayer } from './model/denseNetwork.
 // Kafka
 export { createKafka, type KafkaClient } from './kafka/client.js';
 export { KafkaInput } from './kafka/input.js';
-export type { BatchHandler, InputConsumer } from './kafka/consumer.js';
+export type { BatchHandler, InputConsumer } from './kafka/inputConsumer.js';
 export { AtLeastOnceOutput } from './kafka/atLeastOnce.js';
 export { KafkaSink } from './kafka/sink.js';
 export { Header } from './kafka/headers.js';

@@ -1,4 +1,4 @@
-import type { BatchHandler } from './consumer.js';
+import type { BatchHandler } from './inputConsumer.js';
 
 /** What a bounded input (a replay, src/replay/) changes: which fetched records are taken, and commit metadata. */
 export interface InputBounds {

@@ -1,10 +1,11 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { brokerUnavailable } from './client.js';
 import { ErrorCodes } from '../errors.js';
 import { classifyKafkaError, isFatal, kafkaFailure, type KafkaCall } from './errors.js';
 import { FetchWatch } from './fetchWatch.js';
 import type { CommitPosition } from './offsetTracker.js';
+import type { BatchHandler, InputConsumer, TopicPartition } from './inputConsumer.js';
 
 const FIRST_RESTART_DELAY_MS = 1000;
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -12,35 +13,6 @@ const MAX_RESTART_DELAY_MS = 30_000;
 const FETCH_STALL_GRACE_MS = 5000;
 /** Longer than kafkajs' request timeout (30 s) plus a retry's backoff: a node not fetched from for this long is left out. */
 const FETCH_FORGET_MS = 60_000;
-
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
-
-/** One partition's fetched batch, as kafkajs hands it over. */
-export interface FetchedBatch extends TopicPartition {
-  messages: KafkaMessage[];
-  /**
-   * The offset the fetch position moves past once the batch is taken (its last record, control records included),
-   * or null when nothing in it may be passed over (a bounded input's end lies before it).
-   */
-  lastOffset: string | null;
-  highWatermark: string;
-  /** False once the consumer stopped or the group rebalanced since the fetch: the batch must not be taken. */
-  current(): boolean;
-}
-
-/** What the consumer hands fetched data to. A bounded input decorates it (src/replay/boundedBatches.ts). */
-export interface BatchHandler {
-  /**
-   * Takes one fetched batch (batches of one partition come in offset order, one at a time). Resolves true when it
-   * was taken; false leaves it unresolved, so kafkajs fetches it again (backpressure, a stale batch).
-   */
-  batch(batch: FetchedBatch): Promise<boolean>;
-  /** A fetched batch with no records to score (only control records or aborted messages) up to `lastOffset`. */
-  empty(tp: TopicPartition, lastOffset: string, highWatermark: string): void;
-}
 
 export interface GroupConsumerOptions {
   kafka: Kafka;
@@ -62,19 +34,6 @@ export interface GroupConsumerOptions {
 
 /** The consumer's settings, as the configuration gives them. */
 export type ConsumerSettings = Omit<GroupConsumerOptions, 'kafka' | 'logger' | 'onAssigned' | 'onFatal'>;
-
-/** What the Kafka input needs of its consumer; GroupConsumer below, or a stub that hands in batches itself. */
-export interface InputConsumer {
-  readonly joined: boolean;
-  readonly fetching: boolean;
-  readonly paused: boolean;
-  start(handler: BatchHandler): Promise<void>;
-  commit(positions: readonly (CommitPosition & { metadata?: string | null })[]): Promise<void>;
-  setPaused(paused: boolean): void;
-  pauseForGood(partition: number): void;
-  stopFetching(): void;
-  close(): Promise<void>;
-}
 
 /**
  * The kafkajs consumer of one topic in a group: connects, joins, restarts after crashes kafkajs gives up on, keeps

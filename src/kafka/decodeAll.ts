@@ -1,6 +1,7 @@
 import type { InputDecoder } from '../codec/inputDecoder.js';
 import type { InputFields } from '../scorer/outcome.js';
 import { ErrorCodes, RecordError, messageOf } from '../errors.js';
+import type { Logger } from 'pino';
 import type { InputRecord } from './records.js';
 
 /**
@@ -30,4 +31,25 @@ export function decodeAll(decoder: InputDecoder, records: readonly InputRecord[]
     }
   }
   return pending ? Promise.all(pending).then(() => out) : out;
+}
+
+/**
+ * The outcome of an asynchronous `decodeAll`, or null when the decoder's dependency is down (not poison): nothing of
+ * the batch is taken, the decoder's health has paused the input, and kafkajs fetches the batch again once it is
+ * back. A decoder with no health to pause on rethrows.
+ */
+export async function decodedOrNot(
+  decoder: InputDecoder,
+  decoding: Promise<(InputFields | RecordError)[]>,
+  records: readonly InputRecord[],
+  log: Logger,
+): Promise<(InputFields | RecordError)[] | null> {
+  try {
+    return await decoding;
+  } catch (err) {
+    if (!decoder.health) throw err;
+    const first = records[0];
+    log.warn({ topic: first?.topic, partition: first?.partition, from: first?.offset, err: messageOf(err) }, 'decoding needs a dependency that is unavailable; the batch is read again later');
+    return null;
+  }
 }

@@ -5,12 +5,12 @@ import type { PredictionEncoder } from '../codec/predictionEncoder.js';
 import type { Scorer } from '../scorer/scorer.js';
 import type { Outcome } from '../scorer/outcome.js';
 import { noopObserver, type Observer } from '../observer.js';
-import { messageOf } from '../errors.js';
 import type { InputBounds } from './bounds.js';
 import { CommitScheduler } from './commits.js';
-import { decodeAll } from './decodeAll.js';
+import { decodeAll, decodedOrNot } from './decodeAll.js';
 import { isFatal } from './errors.js';
-import { GroupConsumer, type BatchHandler, type FetchedBatch, type ConsumerSettings, type GroupConsumerOptions, type InputConsumer, type TopicPartition } from './consumer.js';
+import { GroupConsumer, type ConsumerSettings, type GroupConsumerOptions } from './consumer.js';
+import type { BatchHandler, FetchedBatch, InputConsumer, TopicPartition } from './inputConsumer.js';
 import { GroupOffsets } from './groupOffsets.js';
 import { Intake } from './intake.js';
 import { LagWatch, type PartitionStatus } from './lag.js';
@@ -199,32 +199,15 @@ export class KafkaInput {
       }
     }
     let records = messages.map((m) => toInputRecord(topic, partition, m));
-    const decoding = decodeAll(this.#o.decoder, records);
-    let inputs: Awaited<typeof decoding>;
-    if (Array.isArray(decoding)) inputs = decoding;
-    else {
-      try {
-        inputs = await decoding;
-      } catch (err) {
-        // The decoder's dependency is down (not poison): nothing of the batch is taken, its health has paused the
-        // input, and kafkajs fetches the batch again once it is back. A decoder with no health to pause on throws.
-        if (!this.#o.decoder.health) throw err;
-        this.#log.warn({ topic, partition, from: records[0]?.offset, err: messageOf(err) }, 'decoding needs a dependency that is unavailable; the batch is read again later');
-        return false;
-      }
-    }
-    if (!batch.current()) return false;
+    const decoded = decodeAll(this.#o.decoder, records);
+    let inputs = Array.isArray(decoded) ? decoded : await decodedOrNot(this.#o.decoder, decoded, records, this.#log);
+    if (inputs === null || !batch.current()) return false;
 
     // Records still in flight from before a rebalance are fetched again: they already have an outcome coming.
-    let refetched: boolean[] | null = null;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      if (!this.#tracker.track(r.topic, r.partition, r.offset)) (refetched ??= new Array<boolean>(records.length).fill(false))[i] = true;
-    }
+    const refetched = this.#tracker.trackAll(records);
     if (refetched) {
-      const skip = refetched;
-      records = records.filter((_, i) => !skip[i]);
-      inputs = inputs.filter((_, i) => !skip[i]);
+      records = records.filter((_, i) => !refetched[i]);
+      inputs = inputs.filter((_, i) => !refetched[i]);
     }
     const taken = records.length;
     if (taken > 0) {

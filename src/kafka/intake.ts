@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Observer } from '../observer.js';
 import type { Scorer } from '../scorer/scorer.js';
 import type { DependencyHealth } from '../dependencyHealth.js';
-import type { InputConsumer } from './consumer.js';
+import type { InputConsumer } from './inputConsumer.js';
 
 /**
  * How much the Kafka input takes in: it counts records taken in and not yet written, and pauses fetching while that

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GroupOffsets } from './groupOffsets.js';
 import type { OffsetTracker } from './offsetTracker.js';
-import type { TopicPartition } from './consumer.js';
+import type { TopicPartition } from './inputConsumer.js';
 
 export interface PartitionStatus {
   topic: string;

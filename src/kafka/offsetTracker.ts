@@ -42,6 +42,19 @@ export class OffsetTracker {
     return state;
   }
 
+  /**
+   * Registers the offsets of a fetched batch's records; returns null when every one is new, else which were already
+   * taken in (true: a re-fetch after a rebalance, to be skipped).
+   */
+  trackAll(records: readonly { topic: string; partition: number; offset: string }[]): boolean[] | null {
+    let refetched: boolean[] | null = null;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (!this.track(r.topic, r.partition, r.offset)) (refetched ??= new Array<boolean>(records.length).fill(false))[i] = true;
+    }
+    return refetched;
+  }
+
   /** Registers a fetched offset. Returns false if it was already taken in (a re-fetch after a rebalance). */
   track(topic: string, partition: number, offset: string): boolean {
     const o = BigInt(offset);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Signature } from './signature.js';
+import { ErrorCodes, StreamserveError } from '../errors.js';
 
 /**
  * A loaded, warmed-up model that scores Float32 rows, whatever library runs it. The scorer only ever sees this
@@ -50,3 +51,8 @@ export interface RuntimeLoadOptions {
 
 /** Loads and warms up a model; rejects with MODEL_LOAD_FAILED, SIGNATURE_INVALID, BACKEND_UNAVAILABLE or CONFIG_INVALID. */
 export type RuntimeLoader = (options: RuntimeLoadOptions) => Promise<ModelRuntime>;
+
+/** A model directory that cannot be loaded (MODEL_LOAD_FAILED), naming it. */
+export function loadFailed(dir: string, message: string, cause?: unknown): StreamserveError {
+  return new StreamserveError(ErrorCodes.MODEL_LOAD_FAILED, `cannot load model ${dir}: ${message}`, { cause });
+}

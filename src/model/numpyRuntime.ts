@@ -6,11 +6,11 @@ import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import { useBackend } from './backend.js';
 import { deviceOf, type BackendName } from './backendNames.js';
 import { denseLayers, layerArrays, type Activation, type DenseLayer } from './denseNetwork.js';
-import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
+import { loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
 import { parseNpz } from './npzFile.js';
 import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
-import { warmUp } from './warmup.js';
+import { warmedUp } from './warmup.js';
 
 /**
  * The NumPy runtime (`numpy-tfjs-<device>`): `model.npz` holding a dense network's weights (layout in
@@ -20,10 +20,6 @@ import { warmUp } from './warmup.js';
  * The last layer's units are the raw output columns: value outputs, or a classifier's probabilities (a label needs a
  * label tensor, which a dense network has not: write probabilities).
  */
-
-function loadFailed(dir: string, message: string, cause?: unknown): StreamserveError {
-  return new StreamserveError(ErrorCodes.MODEL_LOAD_FAILED, `cannot load model ${dir}: ${message}`, { cause });
-}
 
 function refuse(dir: string, message: string): StreamserveError {
   return new StreamserveError(ErrorCodes.SIGNATURE_INVALID, `signature.json does not fit model ${dir}: ${message}`);
@@ -134,13 +130,7 @@ export async function loadNumpyModel(options: RuntimeLoadOptions): Promise<Model
   }
   const backend = await useBackend(device, logger);
   const model = new NumpyModel(signature, backend, layers);
-  let warmupMs;
-  try {
-    warmupMs = await warmUp(model, options.warmupBatchSizes);
-  } catch (cause) {
-    await model.close();
-    throw loadFailed(dir, `warm-up failed: ${messageOf(cause)}`, cause);
-  }
+  const warmupMs = await warmedUp(model, options.warmupBatchSizes, dir);
   logger?.info(
     {
       dir, runtime: model.runtime, model: signature.name, version: signature.version,

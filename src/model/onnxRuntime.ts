@@ -5,11 +5,11 @@ import { performance } from 'node:perf_hooks';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { Logger } from 'pino';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
-import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
+import { loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
 import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
 import { planTensors, type InputFeed, type TensorData, type TensorInfo, type TensorPlan } from './tensorPlan.js';
-import { warmUp } from './warmup.js';
+import { warmedUp } from './warmup.js';
 
 /**
  * The ONNX runtime: `model.onnx` + `signature.json`, run by onnxruntime-node (native CPU, `onnx-cpu`) or, where its
@@ -48,10 +48,6 @@ async function importOrt(binding: OnnxBinding | undefined, logger: Logger | unde
   const web = await import('onnxruntime-web');
   web.env.wasm.numThreads = 1; // its threads are web workers; in Node the native package is the multi-threaded one
   return { ort: web as unknown as Ort, binding: 'wasm' };
-}
-
-function loadFailed(dir: string, message: string, cause?: unknown): StreamserveError {
-  return new StreamserveError(ErrorCodes.MODEL_LOAD_FAILED, `cannot load model ${dir}: ${message}`, { cause });
 }
 
 const infos = (metadata: readonly InferenceSession.ValueMetadata[]): TensorInfo[] =>
@@ -174,13 +170,7 @@ export async function loadOnnxModel(options: RuntimeLoadOptions, binding?: OnnxB
     await session.release();
     throw err;
   }
-  let warmupMs;
-  try {
-    warmupMs = await warmUp(model, options.warmupBatchSizes);
-  } catch (cause) {
-    await model.close();
-    throw loadFailed(dir, `warm-up failed: ${messageOf(cause)}`, cause);
-  }
+  const warmupMs = await warmedUp(model, options.warmupBatchSizes, dir);
   logger?.info(
     {
       dir, runtime: model.runtime, model: signature.name, version: signature.version, intraOpThreads: INTRA_OP_THREADS,

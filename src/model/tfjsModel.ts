@@ -9,17 +9,16 @@ import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import { useBackend } from './backend.js';
 import { deviceOf, type BackendName } from './backendNames.js';
 import { fileLoadHandler, readModelJSON, type ModelFormat } from './fileIO.js';
-import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
+import { loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
 import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
+import { warmedUp } from './warmup.js';
 
 /**
  * The TensorFlow.js runtime: loads a model directory (`model.json` + shards + `signature.json`) as a warmed-up
  * ModelRuntime named `tfjs-<device>`. Both converter formats are served: Keras/layers models and TF graph models
  * (tensorflowjs_converter output), each with exactly one 2-D input [batch, inputs] and one 2-D output [batch, outputs].
  */
-
-const DEFAULT_WARMUP = [1, 32] as const;
 
 /** One forward pass; the runner owns the input tensor and must leave only the returned output alive. */
 type Runner = (input: tf.Tensor2D) => Promise<tf.Tensor>;
@@ -33,10 +32,6 @@ function checkServable(signature: Signature, dir: string): void {
   if (named.length > 0) problems.push(`${named.map((c) => c.field).join(', ')} name a tensor or column; the model's one input and output are taken in column order`);
   if (signature.activations !== undefined) problems.push('activations are for a NumPy model (model.npz)');
   if (problems.length > 0) throw new StreamserveError(ErrorCodes.SIGNATURE_INVALID, `signature.json does not fit the TensorFlow.js model ${dir}: ${problems.join('; ')}`);
-}
-
-function loadFailed(dir: string, message: string, cause?: unknown): StreamserveError {
-  return new StreamserveError(ErrorCodes.MODEL_LOAD_FAILED, `cannot load model ${dir}: ${message}`, { cause });
 }
 
 function single(output: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, dir: string): tf.Tensor {
@@ -228,19 +223,7 @@ export async function loadModel(options: RuntimeLoadOptions): Promise<ModelRunti
     throw err;
   }
   const model = new TfjsModel(signature, backend, outputWidth, loaded);
-  const warmupMs: Record<number, number> = {};
-  try {
-    for (const size of options.warmupBatchSizes ?? DEFAULT_WARMUP) {
-      const t0 = performance.now();
-      // Zeros are every column's center, inside the range the model was trained on.
-      const out = await model.predict(new Float32Array(size * model.inputWidth), size);
-      warmupMs[size] = Math.round((performance.now() - t0) * 100) / 100;
-      if (!out.every(Number.isFinite)) throw new Error(`warm-up at batch ${size} produced non-finite outputs`);
-    }
-  } catch (cause) {
-    await model.close();
-    throw loadFailed(dir, `warm-up failed: ${messageOf(cause)}`, cause);
-  }
+  const warmupMs = await warmedUp(model, options.warmupBatchSizes, dir);
   logger?.info(
     {
       dir, format: loaded.format, runtime: model.runtime, model: signature.name, version: signature.version,

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { ModelRuntime } from './model.js';
+import { messageOf } from '../errors.js';
+import { loadFailed, type ModelRuntime } from './model.js';
 
 /** Batch sizes run before a model is handed out when the caller names none. */
 export const DEFAULT_WARMUP = [1, 32] as const;
@@ -18,4 +19,14 @@ export async function warmUp(model: ModelRuntime, sizes: readonly number[] = DEF
     if (!out.every(Number.isFinite)) throw new Error(`warm-up at batch ${size} produced values that are not finite`);
   }
   return ms;
+}
+
+/** `warmUp` for a model being loaded from `dir`: on a failure the model is closed and MODEL_LOAD_FAILED thrown. */
+export async function warmedUp(model: ModelRuntime, sizes: readonly number[] | undefined, dir: string): Promise<Record<number, number>> {
+  try {
+    return await warmUp(model, sizes);
+  } catch (cause) {
+    await model.close();
+    throw loadFailed(dir, `warm-up failed: ${messageOf(cause)}`, cause);
+  }
 }

@@ -1,4 +1,4 @@
-import type { BatchHandler, FetchedBatch, TopicPartition } from '../kafka/consumer.js';
+import type { BatchHandler, FetchedBatch, TopicPartition } from '../kafka/inputConsumer.js';
 import type { InputBounds } from '../kafka/bounds.js';
 
 /**

@@ -12,35 +12,19 @@ import type { ModelRuntime, RuntimeLoader } from '../../src/model/model.js';
 import { loadRuntime } from '../../src/model/runtimes.js';
 import { sampleBoreholeInputs } from '../../src/model/borehole.js';
 import { waitFor } from '../support/kafka.js';
+import { ControlledModel } from '../fault/support/controlledModel.js';
 import { getJson, getText, metricValue, testLogger } from './support/app.js';
 
-/** The real model; while closed, every call waits until the gate opens (or fails, when `failing`). */
-class GatedModel implements ModelRuntime {
-  readonly inner: ModelRuntime;
-  rows = 0;
+/** The real model behind a gate: while closed, every call waits until it opens; while `failing`, calls fail. */
+class GatedModel extends ControlledModel {
   held = 0;
   failing = false;
   #open = true;
   #waiters: (() => void)[] = [];
 
   constructor(inner: ModelRuntime) {
-    this.inner = inner;
-  }
-  get signature() {
-    return this.inner.signature;
-  }
-  get runtime() {
-    return this.inner.runtime;
-  }
-  get inputWidth() {
-    return this.inner.inputWidth;
-  }
-  get outputWidth() {
-    return this.inner.outputWidth;
-  }
-  close(): Promise<void> {
-    this.open();
-    return this.inner.close();
+    super(inner);
+    this.setFault({ call: (rows, count) => this.#call(rows, count) });
   }
   hold(): void {
     this.#open = false;
@@ -49,14 +33,17 @@ class GatedModel implements ModelRuntime {
     this.#open = true;
     for (const w of this.#waiters.splice(0)) w();
   }
-  async predict(rows: Float32Array, count: number): Promise<Float32Array> {
+  override close(): Promise<void> {
+    this.open();
+    return super.close();
+  }
+  async #call(rows: Float32Array, count: number): Promise<Float32Array> {
     if (!this.#open) {
       this.held++;
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
       this.held--;
     }
     if (this.failing) throw new Error('test model: fails every row');
-    this.rows += count;
     return this.inner.predict(rows, count);
   }
 }
@@ -145,7 +132,7 @@ describe('HTTP under overload and failure', () => {
     model.open();
     assert.equal((await first).status, 200);
     assert.equal(((await (await predict(port, rows(1, 4))).json()) as { flow_rate: number }[]).length ?? 1, 1);
-    assert.equal(model.rows, 2 + 1, 'the rows of the caller that left were never scored');
+    assert.equal(model.rowsScored, 2 + 1, 'the rows of the caller that left were never scored');
     assert.equal(metricValue(await getText(adminPort, '/metrics'), 'streamserve_http_queued_rows'), 0);
   });
 
