@@ -30,6 +30,8 @@ import { uniqueName, waitFor } from './util.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = join(ROOT, 'bench', 'results');
 const GENERATOR = join(ROOT, 'bench', '.build', 'bench', 'httpLoad.js');
+const CEILING = join(ROOT, 'bench', '.build', 'bench', 'httpCeiling.js');
+const CEILING_NAME = 'node:http, no model (ceiling)';
 const BACKLOG = 1_000_000;
 const say = (line: string) => process.stderr.write(`[bench:http] ${line}\n`);
 
@@ -104,6 +106,15 @@ async function flask(): Promise<Server> {
   return { name: 'flask+gunicorn', url, stop: () => stopChild(child) };
 }
 
+/** bench/httpCeiling.ts: what the generator and the machine allow any single-threaded Node.js server. */
+async function ceiling(): Promise<Server> {
+  const port = await freePort();
+  const child = start(process.execPath, [CEILING, String(port)], {}, 'node:http ceiling');
+  const url = `http://127.0.0.1:${port}/predict`;
+  await waitFor(() => reachable(url), 30_000, 'the node:http ceiling listening', 100);
+  return { name: CEILING_NAME, url, stop: () => stopChild(child) };
+}
+
 function load(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [GENERATOR, JSON.stringify(spec)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -132,7 +143,7 @@ async function main(): Promise<void> {
 
   // 1. single-row requests, the two designs side by side, repetitions alternating
   const runs: Record<string, { saturation: LoadResult[]; half: LoadResult[]; same: LoadResult[] }> = {};
-  const servers = [() => streamserve('serve', {}), flask];
+  const servers = [() => streamserve('serve', {}), flask, ceiling];
   const saturation = async (s: Server) => load({ mode: 'closed', url: s.url, connections: 64, warmupMs: 2000, measureMs: 8000 });
   for (let rep = 0; rep < reps; rep++) {
     for (const make of rep % 2 === 0 ? servers : [...servers].reverse()) {
@@ -182,6 +193,7 @@ async function main(): Promise<void> {
   );
   const ss = summary.streamserve;
   const fl = summary['flask+gunicorn'];
+  const ce = summary[CEILING_NAME];
   const ratio = ss && fl ? ss.saturationRps / fl.saturationRps : NaN;
   let md = [
     `# HTTP inference (bench/http.ts), ${new Date().toISOString()}`,
@@ -197,6 +209,9 @@ async function main(): Promise<void> {
     ),
     '',
     ss && fl ? `streamserve / Flask saturation: **${fmt(ratio, 2)}×** (goal ≥ 5×); p99 at the same offered load: ${fmt(ss.sameLoad.p99Ms, 2)} vs ${fmt(fl.sameLoad.p99Ms, 2)} ms (goal: lower).` : 'Single-row requests: skipped (--backlog-only).',
+    ss && fl && ce
+      ? `The ceiling (node:http answering a constant, no framework, no model) / Flask: ${fmt(ce.saturationRps / fl.saturationRps, 2)}×; streamserve reaches ${fmt((100 * ss.saturationRps) / ce.saturationRps, 0)}% of it.`
+      : '',
     '',
     drain
       ? `HTTP at 200 req/s while \`run\` drains ${BACKLOG.toLocaleString('en')} Kafka inputs (${fmt(drain.rate, 0)} inputs/s, ${fmt(drain.seconds, 1)} s): p50 ${fmt(drain.http.p50Ms, 2)} ms, p99 **${fmt(drain.http.p99Ms, 2)} ms** (goal ≤ 50 ms), max ${fmt(drain.http.maxMs, 1)} ms, ${drain.http.answered} answered, failures ${JSON.stringify(drain.http.failures)}.`
@@ -279,7 +294,11 @@ async function httpDuringDrain(): Promise<DrainResult> {
       // Until the group has committed the whole backlog; the generator runs meanwhile (its window is sized to fit).
       const drained = waitFor(
         async () => {
-          const [offsets] = await admin.fetchOffsets({ groupId: `${topic}-group`, topics: [topic] });
+          // While the group's coordinator loads (GROUP_LOAD_IN_PROGRESS and the like), not yet.
+          const [offsets] = await admin.fetchOffsets({ groupId: `${topic}-group`, topics: [topic] }).catch((err: { retriable?: boolean }) => {
+            if (err.retriable === true) return [];
+            throw err;
+          });
           return (offsets?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) >= BACKLOG;
         },
         600_000,

@@ -4,7 +4,7 @@ import { ErrorCodes, RecordError, messageOf } from '../errors.js';
 import { noopObserver, type Observer, type RowSource } from '../observer.js';
 import { BatchPolicy } from './batcher.js';
 import { featurize, type Features } from './featurize.js';
-import { scoreRows } from './infer.js';
+import { scoreRows, type RowResult } from './infer.js';
 import { ModelHealth } from './modelHealth.js';
 import type { InputFields, Outcome } from './outcome.js';
 
@@ -53,6 +53,11 @@ interface Pending {
   remaining: number;
 }
 
+interface Later {
+  owners: Pending[];
+  flushed: Promise<void>;
+}
+
 interface Entry {
   owner: Pending;
   index: number;
@@ -69,8 +74,8 @@ interface Entry {
  *
  * Inputs are featurized as they arrive; valid and failed ones queue together in one batcher, so outcomes come back
  * in submission order. One model call runs at a time; while it runs the next batch accumulates (a backlog fills
- * whole batches), and when it ends whatever is queued is flushed (a quiet stream pays no linger). A model failure
- * is isolated by bisection (infer.ts): only the rows that fail become `infer` errors.
+ * whole batches), and when it ends whatever is queued is flushed (a quiet stream pays no linger) before its outcomes
+ * are handed out. A model failure is isolated by bisection (infer.ts): only the rows that fail become `infer` errors.
  */
 export class Scorer {
   readonly #o: ScorerOptions;
@@ -82,6 +87,8 @@ export class Scorer {
   /** Model calls (batches) ended so far. */
   #callsEnded = 0;
   #idleScheduled = false;
+  /** Non-urgent batches whose outcomes are ready, answered together in the next check phase. */
+  #later: Later | null = null;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: ScorerOptions) {
@@ -154,12 +161,10 @@ export class Scorer {
   /** Flushes everything queued and resolves when every submitted batch has been answered. */
   async drain(): Promise<void> {
     for (;;) {
-      if (this.#current) {
-        await this.#current;
-        continue;
-      }
-      if (this.#batcher.size === 0) return;
-      this.#start();
+      if (this.#current) await this.#current;
+      else if (this.#batcher.size > 0) this.#start();
+      else if (this.#later) await this.#later.flushed;
+      else return;
     }
   }
 
@@ -193,22 +198,24 @@ export class Scorer {
     }
   }
 
+  /** Starts a model call; when it ends, the next is scheduled first, so the model works while inputs answer. */
   #start(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     const entries = this.#batcher.take();
-    this.#current = this.#score(entries).finally(() => {
+    this.#current = this.#score(entries).then((results) => {
       this.#current = null;
       if (this.#batcher.size > 0) this.#schedule();
+      if (results !== null) this.#settle(entries, results);
     });
   }
 
   /**
-   * Scores one batch's valid rows and answers every batch whose last input it held. Never rejects. While the model
-   * fails rows it is known to score, the same rows are tried again (modelHealth.ts); after close() they are left
-   * unanswered.
+   * Scores one batch's valid rows: one result per valid entry (the entries of callers that gave up are marked
+   * REQUEST_CANCELLED instead). Never rejects. While the model fails rows it is known to score, the same rows are
+   * tried again (modelHealth.ts); after close() it resolves with null and they are left unanswered.
    */
-  async #score(entries: Entry[]): Promise<void> {
+  async #score(entries: Entry[]): Promise<RowResult[] | null> {
     const valid: Entry[] = [];
     const bySource: Record<RowSource, number> = { kafka: 0, http: 0 };
     const now = performance.now();
@@ -224,26 +231,33 @@ export class Scorer {
       bySource[batch.source ?? 'kafka']++;
       if (batch.source === 'http') this.#observer.httpRowWait(this.#callsEnded - e.callsAtSubmit, (now - e.submittedAt) / 1000);
     }
-    if (valid.length > 0) this.#observer.callRows(bySource);
+    if (valid.length === 0) return [];
+    this.#observer.callRows(bySource);
     const rows = valid.map((e) => e.features!.row);
-    const results =
-      valid.length === 0
-        ? []
-        : await this.#health
-            .untilAvailable(() =>
-              scoreRows(this.#o.model, rows, {
-                retries: this.#o.inferRetries ?? 2,
-                retryBackoffMs: this.#o.inferRetryBackoffMs ?? 50,
-                timeoutMs: this.#o.inferTimeoutMs ?? 0,
-                knownGood: this.#health.knownGood,
-                onModelCall: (count, seconds) => this.#observer.batch(count, seconds),
-              }),
-            )
-            .catch((err: unknown) => valid.map(() => new RecordError('infer', ErrorCodes.INFERENCE_FAILED, messageOf(err))));
-    if (valid.length > 0) this.#callsEnded++;
-    if (results === null) return;
+    const results = await this.#health
+      .untilAvailable(() =>
+        scoreRows(this.#o.model, rows, {
+          retries: this.#o.inferRetries ?? 2,
+          retryBackoffMs: this.#o.inferRetryBackoffMs ?? 50,
+          timeoutMs: this.#o.inferTimeoutMs ?? 0,
+          knownGood: this.#health.knownGood,
+          onModelCall: (count, seconds) => this.#observer.batch(count, seconds),
+        }),
+      )
+      .catch((err: unknown) => valid.map(() => new RecordError('infer', ErrorCodes.INFERENCE_FAILED, messageOf(err))));
+    this.#callsEnded++;
+    if (results === null) return null;
     const good = results.findIndex((r) => !(r instanceof RecordError));
     if (good >= 0) this.#health.scored(rows[good]!);
+    return results;
+  }
+
+  /**
+   * Gives each entry its outcome (`results` in the order of the valid entries) and answers every batch whose last
+   * input this was. Urgent batches are answered at once; the others a turn of the event loop later, after the
+   * interactive callers' replies are written (a Kafka batch's answer encodes and produces its whole batch).
+   */
+  #settle(entries: Entry[], results: RowResult[]): void {
     let v = 0;
     for (const e of entries) {
       let outcome: Outcome;
@@ -254,8 +268,27 @@ export class Scorer {
       }
       const owner = e.owner;
       owner.outcomes[e.index] = outcome;
-      if (--owner.remaining === 0) this.#answer(owner);
+      if (--owner.remaining > 0) continue;
+      if (owner.batch.urgent === true) this.#answer(owner);
+      else this.#answerLater(owner);
     }
+  }
+
+  /** Queues a non-urgent batch's answer for the next check phase; batches queued so keep their order. */
+  #answerLater(owner: Pending): void {
+    if (this.#later) {
+      this.#later.owners.push(owner);
+      return;
+    }
+    const later: Later = { owners: [owner], flushed: Promise.resolve() };
+    later.flushed = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.#later = null;
+        for (const o of later.owners) this.#answer(o);
+        resolve();
+      }),
+    );
+    this.#later = later;
   }
 
   #answer(owner: Pending): void {

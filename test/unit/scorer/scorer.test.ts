@@ -44,8 +44,12 @@ class GatedModel extends StubModel {
     return this.#waiting.length;
   }
 
+  /** Calls let through so far. */
+  callsLetThrough = 0;
+
   /** Lets the oldest held call through. */
   letOneThrough(): void {
+    this.callsLetThrough++;
     this.#waiting.shift()!();
   }
 
@@ -206,7 +210,7 @@ describe('Scorer', () => {
       inputs: urgentCases.map((c) => c.input),
       urgent: true,
       done: (outcomes) => {
-        callsWhenAnswered = model.calls.length;
+        callsWhenAnswered = model.callsLetThrough;
         urgentOutcomes = outcomes;
       },
     });
@@ -225,6 +229,45 @@ describe('Scorer', () => {
     }
     await backlog.done;
     assert.deepEqual(backlog.answered, [0, 1, 2, 3, 4]);
+  });
+
+  test('the next model call starts before the last one\'s batches are answered', within, async (t) => {
+    const model = new GatedModel({ signature });
+    const scorer = makeScorer(t, model, { maxBatchSize: 4 });
+    const callsStartedAtAnswer: number[] = [];
+    const answered = Promise.all(
+      chunked(cases(0, 8, false), 4).map(
+        (chunk) => new Promise<void>((resolve) => scorer.submit({ inputs: chunk.map((c) => c.input), done: () => (callsStartedAtAnswer.push(model.calls.length), resolve()) })),
+      ),
+    );
+    await waitFor(() => model.waiting === 1, { what: 'the first model call' });
+    model.letOneThrough();
+    await waitFor(() => model.waiting === 1, { what: 'the second model call' });
+    model.letOneThrough();
+    await answered;
+    assert.deepEqual(callsStartedAtAnswer, [2, 2], 'the first batch was answered after the second call had started');
+  });
+
+  test('an urgent caller\'s answer, and what it does with it, come before the answers of a backlog scored in the same call', within, async (t) => {
+    const model = new GatedModel({ signature });
+    const scorer = makeScorer(t, model, { maxBatchSize: 8 });
+    const events: string[] = [];
+    const first = submitAll(scorer, [cases(0, 2, false)]);
+    await waitFor(() => model.waiting === 1, { what: 'the first model call' });
+    scorer.submit({ inputs: cases(10, 3, false).map((c) => c.input), done: () => events.push('backlog answered') });
+    const urgent = new Promise<Outcome[]>((resolve) =>
+      scorer.submit({ inputs: cases(20, 1, false).map((c) => c.input), urgent: true, source: 'http', done: (o) => (events.push('urgent answered'), resolve(o)) }),
+    );
+    // An HTTP handler writes its reply a few promise hops after its answer.
+    const replied = urgent.then((o) => o).then((o) => o).then(() => events.push('urgent reply written'));
+    model.letOneThrough();
+    await first.done;
+    await waitFor(() => model.waiting === 1, { what: 'the call of both' });
+    assert.deepEqual(model.calls[1]!.length, 4, 'the urgent row and the backlog share one model call');
+    model.letOneThrough();
+    await replied;
+    await waitFor(() => events.length === 3, { what: 'the backlog answer' });
+    assert.deepEqual(events, ['urgent answered', 'urgent reply written', 'backlog answered']);
   });
 
   test('rows of a batch whose caller gave up before their model call are not scored: REQUEST_CANCELLED; rows already in a call are', within, async (t) => {
