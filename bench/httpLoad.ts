@@ -19,6 +19,7 @@ export interface LoadSpec {
   /** open: requests per second. */
   rate?: number;
   warmupMs: number;
+  /** The longest measured window; SIGUSR2 ends it sooner (the orchestrator's "the drain is over"). */
   measureMs: number;
 }
 
@@ -48,7 +49,8 @@ async function main(): Promise<void> {
   let answered = 0;
   const start = performance.now();
   const measureFrom = start + spec.warmupMs;
-  const end = measureFrom + spec.measureMs;
+  let end = measureFrom + spec.measureMs;
+  process.once('SIGUSR2', () => (end = Math.max(measureFrom, Math.min(end, performance.now()))));
   let cpuAtMeasure: NodeJS.CpuUsage | null = null;
   const cpuTimer = setTimeout(() => (cpuAtMeasure = process.cpuUsage()), spec.warmupMs);
 
@@ -111,11 +113,11 @@ async function main(): Promise<void> {
     sent,
     answered,
     failures,
-    rps: answered / (spec.measureMs / 1000),
+    rps: answered / ((end - measureFrom) / 1000),
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     maxMs: latencies[latencies.length - 1] ?? NaN,
-    generatorCpuCores: (cpu.user + cpu.system) / 1000 / spec.measureMs,
+    generatorCpuCores: (cpu.user + cpu.system) / 1000 / (end - measureFrom),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

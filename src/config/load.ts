@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCodes, StreamserveError } from '../errors.js';
-import { settings, settingNames, type Config, type SettingName } from './settings.js';
+import { FETCH_BYTES_WHILE_HTTP, settings, settingNames, type Config, type SettingName } from './settings.js';
 
 export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
@@ -93,6 +93,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (problems.length > 0) {
     throw new StreamserveError(ErrorCodes.CONFIG_INVALID, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
+  if (out.httpPort !== undefined && raw.maxBytesPerPartition === undefined) out.maxBytesPerPartition = FETCH_BYTES_WHILE_HTTP;
   for (const value of Object.values(out)) if (Array.isArray(value)) Object.freeze(value);
   return Object.freeze(out) as Config;
 }

@@ -39,6 +39,9 @@ const urlList = z
 /** The wire formats streamserve reads and writes: bare Avro, or Confluent's Schema Registry framing. */
 const wireFormats = ['raw', 'confluent'] as const satisfies readonly WireFormat[];
 
+/** MAX_BYTES_PER_PARTITION's default when HTTP is served beside Kafka (HTTP_PORT set). */
+export const FETCH_BYTES_WHILE_HTTP = 32768;
+
 export const settings = {
   brokers: setting({
     env: 'KAFKA_BROKERS',
@@ -164,7 +167,18 @@ export const settings = {
   maxBatchSize: setting({ env: 'MAX_BATCH_SIZE', flag: 'max-batch-size', schema: int(1, 65536).default(2048), doc: 'Rows per model call at most.' }),
   maxBatchDelayMs: setting({ env: 'MAX_BATCH_DELAY_MS', flag: 'max-batch-delay-ms', schema: int(0, 60000).default(5), doc: 'Longest a row waits for its batch to fill.' }),
   maxInflightRecords: setting({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight', schema: int(1).default(16000), doc: 'Records held unacknowledged before the input is paused (resumed at half).' }),
-  maxBytesPerPartition: setting({ env: 'MAX_BYTES_PER_PARTITION', flag: 'max-bytes-per-partition', schema: int(1024).default(262144), doc: 'Fetch size per partition; bounds what one fetch adds in flight.' }),
+  maxInflightRecordsWhileHttp: setting({
+    env: 'MAX_INFLIGHT_RECORDS_WHILE_HTTP',
+    flag: 'max-inflight-while-http',
+    schema: int(0).default(1000),
+    doc: '`run` with HTTP_PORT: while HTTP requests come in (one in the last second), the Kafka input holds at most this many records in flight, so a request waits behind less Kafka work (0: MAX_INFLIGHT_RECORDS).',
+  }),
+  maxBytesPerPartition: setting({
+    env: 'MAX_BYTES_PER_PARTITION',
+    flag: 'max-bytes-per-partition',
+    schema: int(1024).default(262144),
+    doc: `Fetch size per partition; bounds what one fetch adds in flight. ${FETCH_BYTES_WHILE_HTTP} by default when HTTP_PORT is set (a fetch is decoded in one go, and an HTTP request waits behind it).`,
+  }),
   fetchMinBytes: setting({
     env: 'FETCH_MIN_BYTES',
     flag: 'fetch-min-bytes',

@@ -68,6 +68,7 @@ export async function createKafkaInput(parts: KafkaInputParts): Promise<KafkaInp
     output: (context) => createOutput(config, kafka, context, logger, observer),
     commitIntervalMs: config.commitIntervalMs,
     maxInflightRecords: config.maxInflightRecords,
+    interactiveInflightRecords: config.maxInflightRecordsWhileHttp,
     ...(parts.bounds ? { bounds: parts.bounds } : {}),
     logger,
     observer,

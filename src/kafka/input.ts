@@ -31,8 +31,9 @@ export interface KafkaInputOptions {
   output: (context: OutputContext) => KafkaOutput;
   /** At-least-once: the shortest time between two offset commits. */
   commitIntervalMs: number;
-  /** Past this many records taken in and not yet written, fetching pauses (and resumes at half). */
+  /** Past this many records taken in and not yet written, fetching pauses (resumes at half); see intake.ts. */
   maxInflightRecords: number;
+  interactiveInflightRecords?: number;
   bounds?: InputBounds;
   /** Seams for tests and the benchmark (they hand in batches themselves); a GroupConsumer and GroupOffsets by default. */
   createConsumer?: (options: GroupConsumerOptions) => InputConsumer;
@@ -115,6 +116,7 @@ export class KafkaInput {
       consumer: this.#consumer,
       scorer: options.scorer,
       maxInflightRecords: options.maxInflightRecords,
+      ...(options.interactiveInflightRecords === undefined ? {} : { interactiveInflightRecords: options.interactiveInflightRecords }),
       observer: this.#observer,
       logger: this.#log,
       ...(options.decoder.health ? { dependencies: [options.decoder.health] } : {}),

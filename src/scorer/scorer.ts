@@ -89,6 +89,7 @@ export class Scorer {
   #idleScheduled = false;
   /** Non-urgent batches whose outcomes are ready, answered together in the next check phase. */
   #later: Later | null = null;
+  #lastUrgentAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: ScorerOptions) {
@@ -124,6 +125,11 @@ export class Scorer {
     this.#health.onChange(listener);
   }
 
+  /** When an urgent batch was last submitted (performance.now(); -Infinity before the first). */
+  get lastUrgentAt(): number {
+    return this.#lastUrgentAt;
+  }
+
   /** Inputs queued for a model call (not counting the call running now). */
   get queued(): number {
     return this.#batcher.size;
@@ -140,7 +146,8 @@ export class Scorer {
     const signature = this.#o.model.signature;
     const urgent = batch.urgent === true;
     const callsAtSubmit = this.#callsEnded;
-    const submittedAt = batch.source === 'http' ? performance.now() : 0;
+    const submittedAt = batch.source === 'http' || urgent ? performance.now() : 0;
+    if (urgent) this.#lastUrgentAt = submittedAt;
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index]!;
       let features: Features | null = null;

@@ -52,6 +52,14 @@ describe('loadConfig', () => {
     assert.equal(config.saslPassword, undefined);
   });
 
+  test('with HTTP_PORT set, fetches are smaller by default (32 KiB per partition); a value given still wins', () => {
+    assert.equal(loadConfig().maxBytesPerPartition, 262144);
+    assert.equal(loadConfig({ env: { HTTP_PORT: '8080' } }).maxBytesPerPartition, 32768);
+    assert.equal(loadConfig({ env: { HTTP_PORT: '8080', MAX_BYTES_PER_PARTITION: '262144' } }).maxBytesPerPartition, 262144);
+    assert.equal(loadConfig({ env: { HTTP_PORT: '8080' }, file: configFile({ maxBytesPerPartition: 65536 }) }).maxBytesPerPartition, 65536);
+    assert.equal(loadConfig().maxInflightRecordsWhileHttp, 1000);
+  });
+
   test('environment variables set values, typed', () => {
     const config = loadConfig({ env: { MAX_BATCH_SIZE: '32', KAFKA_SSL: 'true', BACKEND: 'cpu', ADMIN_PORT: '0' } });
     assert.equal(config.maxBatchSize, 32);

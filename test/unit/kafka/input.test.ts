@@ -8,7 +8,8 @@ import { Header } from '../../../src/kafka/headers.js';
 import { kafkaFailure } from '../../../src/kafka/errors.js';
 import { protocolError } from './kafkajsErrors.js';
 import { scaleInput, unscaleOutput } from '../../../src/model/signature.js';
-import { StubModel, boreholeSignature, inputSchema, predictionSchema, silentLogger, waitFor } from '../support.js';
+import { StubModel, boreholeSignature, goodBorehole, inputSchema, predictionSchema, silentLogger, waitFor } from '../support.js';
+import { INTERACTIVE_WINDOW_MS } from '../../../src/kafka/intake.js';
 import {
   DLQ,
   NOW,
@@ -195,6 +196,30 @@ describe('KafkaInput, at-least-once', () => {
     assert.equal(h.input.paused, false);
     assert.equal(sink.accepted.length, 25);
     await h.input.drain();
+  });
+
+  test('while urgent (HTTP) rows come in, the bound is interactiveInflightRecords; a second after the last, maxInflightRecords again', within, async (t) => {
+    const inputs = goodInputs(f, 0, 0, 30);
+    const sink = new StubSink();
+    sink.block();
+    const h = await startInput(t, f, { output: { sink }, maxInflightRecords: 100, interactiveInflightRecords: 10, maxBatchSize: 5 });
+    for (let i = 0; i < 15; i += 5) await h.fetch(inputs.slice(i, i + 5));
+    assert.deepEqual(h.consumer.pauses, [], 'no HTTP rows: 15 in flight is under maxInflightRecords');
+    let answered = false;
+    h.scorer.submit({ inputs: [{ id: 'http-0', event_time: NOW, ...goodBorehole(1) }], urgent: true, source: 'http', done: () => (answered = true) });
+    await waitFor(() => answered, { what: 'the HTTP row answered' });
+    await h.fetch(inputs.slice(15, 20));
+    assert.deepEqual(h.consumer.pauses, [true], 'paused: 20 in flight is over the bound while HTTP rows come in');
+    sink.unblock();
+    await waitFor(() => h.input.inflight === 0, { what: 'everything acknowledged' });
+    assert.deepEqual(h.consumer.pauses, [true, false]);
+    sink.block();
+    await waitFor(() => performance.now() - h.scorer.lastUrgentAt > INTERACTIVE_WINDOW_MS, { what: 'a second without HTTP rows', timeoutMs: 5000 });
+    for (let i = 20; i < 30; i += 5) await h.fetch(inputs.slice(i, i + 5));
+    assert.deepEqual(h.consumer.pauses, [true, false], 'no HTTP rows for a second: back to maxInflightRecords');
+    sink.unblock();
+    await h.input.drain();
+    assert.equal(sink.accepted.length, 30);
   });
 
   test('a model that fails every row: nothing written or committed, the consumer paused; all scored once it works again', within, async (t) => {

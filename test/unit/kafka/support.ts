@@ -200,13 +200,14 @@ export interface Harness {
   input: KafkaInput;
   consumer: StubConsumer;
   model: StubModel;
+  scorer: Scorer;
   /** Hands one fetched batch of one partition to the input (as kafkajs would); `lastOffset` defaults to its last record. */
   fetch(inputs: readonly Input[], lastOffset?: string): Promise<void>;
   /** The same, resolving whether the input took the batch (false: kafkajs would fetch it again). */
   offer(inputs: readonly Input[]): Promise<boolean>;
 }
 
-export interface HarnessOptions extends Partial<Pick<KafkaInputOptions, 'maxInflightRecords' | 'commitIntervalMs'>> {
+export interface HarnessOptions extends Partial<Pick<KafkaInputOptions, 'maxInflightRecords' | 'interactiveInflightRecords' | 'commitIntervalMs'>> {
   output: { sink: StubSink; health?: Omit<WriteHealthOptions, 'logger'> } | { producers: StubProducers };
   model?: StubModel;
   maxBatchSize?: number;
@@ -246,6 +247,7 @@ export async function startInput(t: TestContext, f: Fixtures, options: HarnessOp
         : new ExactlyOnceOutput({ ...context, producers: out.producers, offsets: { committed: async () => new Map(), close: async () => {} }, logger: silentLogger, health }),
     commitIntervalMs: options.commitIntervalMs ?? 0,
     maxInflightRecords: options.maxInflightRecords ?? 10_000,
+    ...(options.interactiveInflightRecords === undefined ? {} : { interactiveInflightRecords: options.interactiveInflightRecords }),
     logger: silentLogger,
     onFatal: options.onFatal ?? ((err) => assert.fail(err)),
     now: () => NOW,
@@ -263,6 +265,7 @@ export async function startInput(t: TestContext, f: Fixtures, options: HarnessOp
     input,
     consumer: stub,
     model,
+    scorer,
     async fetch(inputs, lastOffset) {
       assert.equal(await offer(inputs, lastOffset), true, 'the batch was taken');
     },
