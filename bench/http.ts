@@ -8,7 +8,8 @@
  *    at one offered load both sustain (50% of Flask's). Repetitions alternate between the two servers; figures are
  *    medians. The generator's own CPU is reported.
  * 2. **HTTP while Kafka drains**: `streamserve run` with HTTP_PORT on a broker of its own, draining a 1,000,000-input
- *    backlog, with 200 single-row requests/s open-loop against it: HTTP p99 during the drain, and the drain rate.
+ *    backlog with no requests, then another with 200 single-row requests/s open-loop against it: HTTP p99 during the
+ *    drain, and both drain rates.
  *
  * Writes bench/results/http.json and http.md.
  */
@@ -216,8 +217,8 @@ async function main(): Promise<void> {
       ? `The ceiling (node:http answering a constant, no framework, no model) / Flask: ${fmt(ce.saturationRps / fl.saturationRps, 2)}×; streamserve reaches ${fmt((100 * ss.saturationRps) / ce.saturationRps, 0)}% of it.`
       : '',
     '',
-    drain
-      ? `HTTP at 200 req/s while \`run\` drains ${BACKLOG.toLocaleString('en')} Kafka inputs (${fmt(drain.rate, 0)} inputs/s, ${fmt(drain.seconds, 1)} s): p50 ${fmt(drain.http.p50Ms, 2)} ms, p99 **${fmt(drain.http.p99Ms, 2)} ms** (goal ≤ 50 ms), max ${fmt(drain.http.maxMs, 1)} ms, ${drain.http.answered} answered, failures ${JSON.stringify(drain.http.failures)}.`
+    drain?.http
+      ? `HTTP at 200 req/s while \`run\` drains ${BACKLOG.toLocaleString('en')} Kafka inputs (${fmt(drain.rate, 0)} inputs/s, ${fmt(drain.seconds, 1)} s; ${fmt(drain.quietRate, 0)} inputs/s with no requests): p50 ${fmt(drain.http.p50Ms, 2)} ms, p99 **${fmt(drain.http.p99Ms, 2)} ms** (goal ≤ 50 ms), max ${fmt(drain.http.maxMs, 1)} ms, ${drain.http.answered} answered, failures ${JSON.stringify(drain.http.failures)}.`
       : 'HTTP during a Kafka drain: skipped (--skip-backlog).',
     drain ? `Inside streamserve meanwhile (its /metrics): event-loop delay p99 ${fmt(drain.diagnostics.eventLoopDelayP99Ms ?? NaN)} ms, max ${fmt(drain.diagnostics.eventLoopDelayMaxMs ?? NaN)} ms; an HTTP row's wait for its model call p50 ≤ ${fmt(drain.diagnostics.queueWaitP50MsAtMost ?? NaN)} ms, p99 ≤ ${fmt(drain.diagnostics.queueWaitP99MsAtMost ?? NaN)} ms; model calls waited behind, p99 ≤ ${String(drain.diagnostics.callsWaitedP99AtMost)}.` : '',
     '',
@@ -231,7 +232,9 @@ async function main(): Promise<void> {
 interface DrainResult {
   rate: number;
   seconds: number;
-  http: LoadResult;
+  /** The drain rate of the same `run` with no HTTP requests. */
+  quietRate: number;
+  http: LoadResult | null;
   diagnostics: Record<string, number | null>;
 }
 
@@ -277,7 +280,10 @@ function profileReport(dir: string): string {
   return lines.join('\n');
 }
 
-/** `run` with HTTP_PORT on a broker of its own: 200 single-row requests/s while it drains the backlog. */
+/**
+ * `run` with HTTP_PORT on a broker of its own draining the backlog twice: with no requests (what serving HTTP costs a
+ * drain when no one calls), then with 200 single-row requests/s (HTTP p99 meanwhile, and the drain rate).
+ */
 async function httpDuringDrain(): Promise<DrainResult> {
   let broker: BenchBroker | null = null;
   try {
@@ -286,42 +292,59 @@ async function httpDuringDrain(): Promise<DrainResult> {
     const kafka = createKafka({ ...loadConfig({ env: {} }), brokers: broker.brokers, clientId: 'bench-http' }, logger);
     const admin = kafka.admin();
     await admin.connect();
-    const topic = uniqueName('bench-http-backlog');
-    const [output, dlq] = [`${topic}-out`, `${topic}-dlq`];
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6 }, { topic: output, numPartitions: 6 }, { topic: dlq, numPartitions: 1 }] });
-    const loaded = await preload(kafka, await loadAvroSchema('schemas/borehole-input.avsc'), topic, BACKLOG, 'http');
-    say(`pre-loaded ${BACKLOG.toLocaleString('en')} inputs in ${fmt(loaded.seconds)} s`);
-    const server = await streamserve('run', { KAFKA_BROKERS: broker.brokers.join(','), INPUT_TOPIC: topic, OUTPUT_TOPIC: output, DLQ_TOPIC: dlq, GROUP_ID: `${topic}-group` });
     try {
-      const started = performance.now();
-      // Until the group has committed the whole backlog; the generator runs meanwhile and stops measuring then.
-      const drained = waitFor(
-        async () => {
-          // While the group's coordinator loads (GROUP_LOAD_IN_PROGRESS and the like), not yet.
-          const [offsets] = await admin.fetchOffsets({ groupId: `${topic}-group`, topics: [topic] }).catch((err: { retriable?: boolean }) => {
-            if (err.retriable === true) return [];
-            throw err;
-          });
-          return (offsets?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) >= BACKLOG;
-        },
-        600_000,
-        'the backlog drained',
-        250,
-      ).then(() => (performance.now() - started) / 1000);
-      // Measured from 3 s into the drain until it ends (60 s at most): only requests that met a backlog count.
-      const http = await load({ mode: 'open', url: server.url, connections: 64, rate: 200, warmupMs: 3000, measureMs: 60_000 }, drained);
-      // Where an HTTP request's time went, from streamserve's own metrics: the event loop (busy with the drain), the
-      // wait for its model call, the model calls it waited behind.
-      const metrics = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
-      const seconds = await drained;
-      if (http.answered < 1000) say(`note: only ${http.answered} requests answered during the drain (${fmt(seconds)} s): its p99 says little`);
-      return { rate: BACKLOG / seconds, seconds, http, diagnostics: drainDiagnostics(metrics) };
+      const quiet = await drainOnce(kafka, admin, broker, false);
+      say(`drained with HTTP_PORT set and no requests: ${fmt(quiet.rate, 0)} inputs/s`);
+      const busy = await drainOnce(kafka, admin, broker, true);
+      return { ...busy, quietRate: quiet.rate };
     } finally {
-      await server.stop();
       await admin.disconnect();
     }
   } finally {
     await broker?.cleanup();
+  }
+}
+
+type Kafka = ReturnType<typeof createKafka>;
+
+/** Pre-loads a fresh topic, starts `run` on it and waits until the group has committed all of it. */
+async function drainOnce(kafka: Kafka, admin: ReturnType<Kafka['admin']>, broker: BenchBroker, withHttp: boolean): Promise<Omit<DrainResult, 'quietRate'>> {
+  const topic = uniqueName('bench-http-backlog');
+  const [output, dlq] = [`${topic}-out`, `${topic}-dlq`];
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6 }, { topic: output, numPartitions: 6 }, { topic: dlq, numPartitions: 1 }] });
+  const loaded = await preload(kafka, await loadAvroSchema('schemas/borehole-input.avsc'), topic, BACKLOG, 'http');
+  say(`pre-loaded ${BACKLOG.toLocaleString('en')} inputs in ${fmt(loaded.seconds)} s`);
+  const server = await streamserve('run', { KAFKA_BROKERS: broker.brokers.join(','), INPUT_TOPIC: topic, OUTPUT_TOPIC: output, DLQ_TOPIC: dlq, GROUP_ID: `${topic}-group` });
+  try {
+    const started = performance.now();
+    // Until the group has committed the whole backlog; the generator runs meanwhile and stops measuring then.
+    const drained = waitFor(
+      async () => {
+        // While the group's coordinator loads (GROUP_LOAD_IN_PROGRESS and the like), not yet.
+        const [offsets] = await admin.fetchOffsets({ groupId: `${topic}-group`, topics: [topic] }).catch((err: { retriable?: boolean }) => {
+          if (err.retriable === true) return [];
+          throw err;
+        });
+        return (offsets?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) >= BACKLOG;
+      },
+      600_000,
+      'the backlog drained',
+      250,
+    ).then(() => (performance.now() - started) / 1000);
+    if (!withHttp) {
+      const seconds = await drained;
+      return { rate: BACKLOG / seconds, seconds, http: null, diagnostics: {} };
+    }
+    // Measured from 3 s into the drain until it ends (60 s at most): only requests that met a backlog count.
+    const http = await load({ mode: 'open', url: server.url, connections: 64, rate: 200, warmupMs: 3000, measureMs: 60_000 }, drained);
+    // Where an HTTP request's time went, from streamserve's own metrics: the event loop (busy with the drain), the
+    // wait for its model call, the model calls it waited behind.
+    const metrics = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+    const seconds = await drained;
+    if (http.answered < 1000) say(`note: only ${http.answered} requests answered during the drain (${fmt(seconds)} s): its p99 says little`);
+    return { rate: BACKLOG / seconds, seconds, http, diagnostics: drainDiagnostics(metrics) };
+  } finally {
+    await server.stop();
   }
 }
 

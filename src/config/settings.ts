@@ -170,7 +170,7 @@ export const settings = {
   maxInflightRecordsWhileHttp: setting({
     env: 'MAX_INFLIGHT_RECORDS_WHILE_HTTP',
     flag: 'max-inflight-while-http',
-    schema: int(0).default(1000),
+    schema: int(0).default(250),
     doc: '`run` with HTTP_PORT: while HTTP requests come in (one in the last second), the Kafka input holds at most this many records in flight, so a request waits behind less Kafka work (0: MAX_INFLIGHT_RECORDS).',
   }),
   maxBytesPerPartition: setting({

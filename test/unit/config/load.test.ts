@@ -57,7 +57,7 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { HTTP_PORT: '8080' } }).maxBytesPerPartition, 32768);
     assert.equal(loadConfig({ env: { HTTP_PORT: '8080', MAX_BYTES_PER_PARTITION: '262144' } }).maxBytesPerPartition, 262144);
     assert.equal(loadConfig({ env: { HTTP_PORT: '8080' }, file: configFile({ maxBytesPerPartition: 65536 }) }).maxBytesPerPartition, 65536);
-    assert.equal(loadConfig().maxInflightRecordsWhileHttp, 1000);
+    assert.equal(loadConfig().maxInflightRecordsWhileHttp, 250);
   });
 
   test('environment variables set values, typed', () => {
