@@ -6,6 +6,7 @@ import { BatchPolicy } from './batcher.js';
 import { featurize, type Features } from './featurize.js';
 import { scoreRows, type RowResult } from './infer.js';
 import { ModelHealth } from './modelHealth.js';
+import { NextTurn } from './nextTurn.js';
 import type { InputFields, Outcome } from './outcome.js';
 
 /**
@@ -53,11 +54,6 @@ interface Pending {
   remaining: number;
 }
 
-interface Later {
-  owners: Pending[];
-  flushed: Promise<void>;
-}
-
 interface Entry {
   owner: Pending;
   index: number;
@@ -87,8 +83,8 @@ export class Scorer {
   /** Model calls (batches) ended so far. */
   #callsEnded = 0;
   #idleScheduled = false;
-  /** Non-urgent batches whose outcomes are ready, answered together in the next check phase. */
-  #later: Later | null = null;
+  /** Answers of non-urgent batches, handed out a turn later (after urgent callers' replies are written). */
+  readonly #later = new NextTurn();
   #lastUrgentAt = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | null = null;
 
@@ -170,7 +166,7 @@ export class Scorer {
     for (;;) {
       if (this.#current) await this.#current;
       else if (this.#batcher.size > 0) this.#start();
-      else if (this.#later) await this.#later.flushed;
+      else if (this.#later.pending) await this.#later.ran;
       else return;
     }
   }
@@ -277,25 +273,8 @@ export class Scorer {
       owner.outcomes[e.index] = outcome;
       if (--owner.remaining > 0) continue;
       if (owner.batch.urgent === true) this.#answer(owner);
-      else this.#answerLater(owner);
+      else this.#later.add(() => this.#answer(owner));
     }
-  }
-
-  /** Queues a non-urgent batch's answer for the next check phase; batches queued so keep their order. */
-  #answerLater(owner: Pending): void {
-    if (this.#later) {
-      this.#later.owners.push(owner);
-      return;
-    }
-    const later: Later = { owners: [owner], flushed: Promise.resolve() };
-    later.flushed = new Promise<void>((resolve) =>
-      setImmediate(() => {
-        this.#later = null;
-        for (const o of later.owners) this.#answer(o);
-        resolve();
-      }),
-    );
-    this.#later = later;
   }
 
   #answer(owner: Pending): void {

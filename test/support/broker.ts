@@ -1,5 +1,5 @@
 /**
- * Where integration tests get a real broker (DESIGN.md): `KAFKA_BROKERS` if set; else testcontainers when a Docker
+ * Where integration tests get a real broker (docs/ARCHITECTURE.md, "Seams for tests"): `KAFKA_BROKERS` if set; else testcontainers when a Docker
  * engine answers; else a local single-node Kafka started by scripts/kafka-local (Java 17 + Maven).
  *
  * `scripts/test.ts` resolves one broker per run and hands it to every test file through `KAFKA_BROKERS`, so a

@@ -1,5 +1,5 @@
 /**
- * Where tests get a real Schema Registry (DESIGN.md): `SCHEMA_REGISTRY_URL` if set; else Apicurio Registry from
+ * Where tests get a real Schema Registry (docs/ARCHITECTURE.md, "Seams for tests"): `SCHEMA_REGISTRY_URL` if set; else Apicurio Registry from
  * Maven Central, started by scripts/registry-local (Java 17 + Maven) on a free port, with FULL compatibility.
  * A test that makes the registry hang (SIGSTOP) needs a process of its own: `startOwnRegistry()`.
  */
