@@ -70,8 +70,8 @@ interface Entry {
  *
  * Inputs are featurized as they arrive; valid and failed ones queue together in one batcher, so outcomes come back
  * in submission order. One model call runs at a time; while it runs the next batch accumulates (a backlog fills
- * whole batches), and when it ends whatever is queued is flushed (a quiet stream pays no linger) before its outcomes
- * are handed out. A model failure is isolated by bisection (infer.ts): only the rows that fail become `infer` errors.
+ * whole batches), and when it ends whatever is queued is flushed (a quiet stream pays no linger) before a backlog's
+ * outcomes are handed out. A model failure is isolated by bisection (infer.ts): only the rows that fail become `infer` errors.
  */
 export class Scorer {
   readonly #o: ScorerOptions;
@@ -201,15 +201,18 @@ export class Scorer {
     }
   }
 
-  /** Starts a model call; when it ends, the next is scheduled first, so the model works while inputs answer. */
+  /**
+   * Starts a model call. When it ends, urgent batches are answered, then the next call is scheduled, then (a turn
+   * later, NextTurn) the other batches: the model works while a backlog's answers are encoded and written.
+   */
   #start(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     const entries = this.#batcher.take();
     this.#current = this.#score(entries).then((results) => {
       this.#current = null;
-      if (this.#batcher.size > 0) this.#schedule();
       if (results !== null) this.#settle(entries, results);
+      if (this.#batcher.size > 0) this.#schedule();
     });
   }
 
