@@ -89,9 +89,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function streamserve(command: 'serve' | 'run', env: NodeJS.ProcessEnv): Promise<Server & { adminPort: number }> {
+/** Starts `streamserve <command>`; with --profile, it writes CPU profiles unless `profiled` is false. */
+async function streamserve(command: 'serve' | 'run', env: NodeJS.ProcessEnv, profiled = true): Promise<Server & { adminPort: number }> {
   const [port, adminPort] = [await freePort(), await freePort()];
-  const profile = profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, command)}`];
+  const profile = profileDir === null || !profiled ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, command)}`];
   const child = start(process.execPath, [...shippedNodeFlags(), ...profile, join(ROOT, 'bin', 'streamserve.js'), command], { HTTP_PORT: String(port), ADMIN_PORT: String(adminPort), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HTTP_MAX_QUEUE: '100000', ...env }, `streamserve ${command}`);
   const url = `http://127.0.0.1:${port}/predict`;
   await waitFor(() => reachable(url), 60_000, `streamserve ${command} listening`, 200);
@@ -314,7 +315,8 @@ async function drainOnce(kafka: Kafka, admin: ReturnType<Kafka['admin']>, broker
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6 }, { topic: output, numPartitions: 6 }, { topic: dlq, numPartitions: 1 }] });
   const loaded = await preload(kafka, await loadAvroSchema('schemas/borehole-input.avsc'), topic, BACKLOG, 'http');
   say(`pre-loaded ${BACKLOG.toLocaleString('en')} inputs in ${fmt(loaded.seconds)} s`);
-  const server = await streamserve('run', { KAFKA_BROKERS: broker.brokers.join(','), INPUT_TOPIC: topic, OUTPUT_TOPIC: output, DLQ_TOPIC: dlq, GROUP_ID: `${topic}-group` });
+  // Only the drain with requests is profiled (--profile): one `run` per report.
+  const server = await streamserve('run', { KAFKA_BROKERS: broker.brokers.join(','), INPUT_TOPIC: topic, OUTPUT_TOPIC: output, DLQ_TOPIC: dlq, GROUP_ID: `${topic}-group` }, withHttp);
   try {
     const started = performance.now();
     // Until the group has committed the whole backlog; the generator runs meanwhile and stops measuring then.

@@ -13,7 +13,13 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    const input = JSON.parse(Buffer.concat(chunks).toString()) as { id?: string; event_time?: number };
+    let input: { id?: string; event_time?: number };
+    try {
+      input = JSON.parse(Buffer.concat(chunks).toString()) as typeof input;
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
     const body = JSON.stringify({ id: input.id ?? null, flow_rate: 0, model_name: 'none', model_version: '0', event_time: input.event_time ?? Date.now() });
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);

@@ -28,8 +28,11 @@ export class NextTurn {
     this.#ran = new Promise<void>((resolve) =>
       setImmediate(() => {
         this.#queued = null;
-        for (const s of queued) s();
-        resolve();
+        try {
+          for (const s of queued) s();
+        } finally {
+          resolve();
+        }
       }),
     );
   }

@@ -209,11 +209,15 @@ export class Scorer {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     const entries = this.#batcher.take();
-    this.#current = this.#score(entries).then((results) => {
-      this.#current = null;
-      if (results !== null) this.#settle(entries, results);
-      if (this.#batcher.size > 0) this.#schedule();
-    });
+    this.#current = this.#score(entries)
+      .then(
+        (results) => void (results !== null && this.#settle(entries, results)),
+        (err: unknown) => this.#log.error({ err }, 'a model call failed unexpectedly; its rows are left unanswered'),
+      )
+      .finally(() => {
+        this.#current = null;
+        if (this.#batcher.size > 0) this.#schedule();
+      });
   }
 
   /**
