@@ -71,7 +71,8 @@ interface Entry {
  * Inputs are featurized as they arrive; valid and failed ones queue together in one batcher, so outcomes come back
  * in submission order. One model call runs at a time; while it runs the next batch accumulates (a backlog fills
  * whole batches), and when it ends whatever is queued is flushed (a quiet stream pays no linger) before a backlog's
- * outcomes are handed out. A model failure is isolated by bisection (infer.ts): only the rows that fail become `infer` errors.
+ * outcomes are handed out. A model failure is isolated by bisection (infer.ts): only the rows that fail become
+ * `infer` errors.
  */
 export class Scorer {
   readonly #o: ScorerOptions;
