@@ -56,3 +56,14 @@ export type RuntimeLoader = (options: RuntimeLoadOptions) => Promise<ModelRuntim
 export function loadFailed(dir: string, message: string, cause?: unknown): StreamserveError {
   return new StreamserveError(ErrorCodes.MODEL_LOAD_FAILED, `cannot load model ${dir}: ${message}`, { cause });
 }
+
+/**
+ * The checks every runtime's `predict` starts with (INFERENCE_FAILED): the model is not closed, and `rows` holds
+ * `count` whole rows of `inputWidth` values.
+ */
+export function checkPredict(closed: boolean, rows: Float32Array, count: number, inputWidth: number): void {
+  if (closed) throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, 'model is closed');
+  if (!Number.isInteger(count) || count < 0 || rows.length !== count * inputWidth) {
+    throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, `predict needs ${count} × ${inputWidth} = ${count * inputWidth} values, got ${rows.length}`);
+  }
+}

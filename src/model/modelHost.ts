@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { ModelRuntime, RuntimeLoadOptions } from './model.js';
+import { checkPredict, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
 import type { Signature } from './signature.js';
 import type { WorkerInput, WorkerReply, WorkerRequest } from './workerProtocol.js';
 import { ErrorCodes, StreamserveError, type ErrorCode } from '../errors.js';
@@ -129,10 +129,7 @@ class HostedModel implements ModelRuntime {
   }
 
   async predict(rows: Float32Array, count: number): Promise<Float32Array> {
-    if (this.#closing) throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, 'model is closed');
-    if (rows.length !== count * this.inputWidth) {
-      throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, `expected ${count * this.inputWidth} values for ${count} rows, got ${rows.length}`);
-    }
+    checkPredict(this.#closing !== null, rows, count, this.inputWidth);
     // A host that failed to start (the model could not be loaded) is started again by the next call.
     const host = await this.#host.catch(() => (this.#host = this.#start()));
     const id = this.#nextId++;

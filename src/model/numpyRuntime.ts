@@ -6,7 +6,7 @@ import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import { useBackend } from './backend.js';
 import { deviceOf, type BackendName } from './backendNames.js';
 import { denseLayers, layerArrays, type Activation, type DenseLayer } from './denseNetwork.js';
-import { loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
+import { checkPredict, loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
 import { parseNpz } from './npzFile.js';
 import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
@@ -61,10 +61,7 @@ class NumpyModel implements ModelRuntime {
   }
 
   async predict(rows: Float32Array, count: number): Promise<Float32Array> {
-    if (this.#closed) throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, 'model is closed');
-    if (!Number.isInteger(count) || count < 0 || rows.length !== count * this.inputWidth) {
-      throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, `predict needs ${count} × ${this.inputWidth} values, got ${rows.length}`);
-    }
+    checkPredict(this.#closed, rows, count, this.inputWidth);
     if (count === 0) return new Float32Array(0);
     const output = tf.tidy(() =>
       this.#layers.reduce((x, l) => l.activation(tf.add(tf.matMul(x, l.weights), l.bias)), tf.tensor2d(rows, [count, this.inputWidth], 'float32')),

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { Logger } from 'pino';
 import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
-import { loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
+import { checkPredict, loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
 import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
 import { planTensors, type InputFeed, type TensorData, type TensorInfo, type TensorPlan } from './tensorPlan.js';
@@ -97,10 +97,7 @@ class OnnxModel implements ModelRuntime {
   }
 
   async #predict(rows: Float32Array, count: number): Promise<Float32Array> {
-    if (this.#closing !== undefined) throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, 'model is closed');
-    if (!Number.isInteger(count) || count < 0 || rows.length !== count * this.inputWidth) {
-      throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, `predict needs ${count} × ${this.inputWidth} values, got ${rows.length}`);
-    }
+    checkPredict(this.#closing !== undefined, rows, count, this.inputWidth);
     if (count === 0) return new Float32Array(0);
     const feeds: Record<string, Tensor> = {};
     for (const feed of this.#plan.feeds) {

@@ -9,7 +9,7 @@ import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
 import { useBackend } from './backend.js';
 import { deviceOf, type BackendName } from './backendNames.js';
 import { fileLoadHandler, readModelJSON, type ModelFormat } from './fileIO.js';
-import { loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
+import { checkPredict, loadFailed, type ModelRuntime, type RuntimeLoadOptions } from './model.js';
 import { outputWidth } from './outputLayout.js';
 import { loadSignature, type Signature } from './signature.js';
 import { warmedUp } from './warmup.js';
@@ -155,13 +155,7 @@ class TfjsModel implements ModelRuntime {
   }
 
   async #predict(rows: Float32Array, count: number): Promise<Float32Array> {
-    if (this.#closing !== undefined) throw new StreamserveError(ErrorCodes.INFERENCE_FAILED, 'model is closed');
-    if (!Number.isInteger(count) || count < 0 || rows.length !== count * this.inputWidth) {
-      throw new StreamserveError(
-        ErrorCodes.INFERENCE_FAILED,
-        `predict needs ${count} × ${this.inputWidth} = ${count * this.inputWidth} values, got ${rows.length}`,
-      );
-    }
+    checkPredict(this.#closing !== undefined, rows, count, this.inputWidth);
     if (count === 0) return new Float32Array(0);
     let output: tf.Tensor | undefined;
     // The cpu backend may keep a reference to `rows` rather than copy it; the tensor is disposed before we
