@@ -13,6 +13,7 @@
 #   tool    run any Kafka main class on the broker's classpath (e.g. org.apache.kafka.tools.TopicCommand)
 #
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (port+1), KAFKA_WORK_DIR (scripts/kafka-local/.kafka-<port>),
+# KAFKA_ADVERTISED_PORT (the port clients are told to connect to: KAFKA_PORT, or a proxy's in front of it),
 # KAFKA_KEEP_DATA, KAFKA_AUTO_CREATE_TOPICS (false), KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_CDS (1),
 # KAFKA_START_TIMEOUT (60), KAFKA_STOP_TIMEOUT (30), KAFKA_CLUSTER_ID, JAVA_HOME, and KAFKA_OWNER_PID: when set, a
 # watchdog stops the broker once that process is gone, so a crashed test runner never leaves a broker behind.
@@ -26,6 +27,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LIB="$HERE/lib"
 PORT="${KAFKA_PORT:-9092}"
 CPORT="${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
+APORT="${KAFKA_ADVERTISED_PORT:-$PORT}"
 WORK="${KAFKA_WORK_DIR:-$HERE/.kafka-$PORT}"
 DATA="$WORK/data"
 LOGS="$WORK/logs"
@@ -181,7 +183,7 @@ case "${1:-}" in
       rm -rf "$DATA" "$LOGS"                       # fresh state
     fi
     mkdir -p "$DATA" "$LOGS"
-    sed -e "s#@PORT@#$PORT#g" -e "s#@CPORT@#$CPORT#g" -e "s#@DATA@#$DATA#g" \
+    sed -e "s#@PORT@#$PORT#g" -e "s#@APORT@#$APORT#g" -e "s#@CPORT@#$CPORT#g" -e "s#@DATA@#$DATA#g" \
         -e "s#@AUTO_CREATE@#$AUTO_CREATE#g" "$HERE/server.properties.in" > "$CONF"
     if [[ "$AUTHORIZER" == 1 ]]; then
       # no super.users: with one principal for everyone, a super user would exempt the clients under test too

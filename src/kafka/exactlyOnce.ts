@@ -120,8 +120,16 @@ export class ExactlyOnceOutput implements KafkaOutput {
     const nextOffset = tracker.committableWith(topic, partition, g.records.map((r) => r.offset));
     if (nextOffset === null || nextOffset === tracker.committedOffset(topic, partition)) return g.records.length === 0;
     const commit = { source: { topic, partition }, messages: g.messages, nextOffset };
+    let failedBefore = false;
+    const attempt = async (): Promise<void> => {
+      // A failed attempt may still have committed (the broker wrote the commit, its answer was lost): find out
+      // before writing the outcomes again.
+      if (failedBefore && (await this.#committedSince(topic, partition, nextOffset))) return;
+      failedBefore = true;
+      await this.#o.producers.commit(commit);
+    };
     const committed = await this.#health.untilWritten(
-      () => this.#o.producers.commit(commit),
+      attempt,
       (err, retryInMs) => {
         if (isStreamserveError(err) && err.code === ErrorCodes.PRODUCER_FENCED) {
           this.#o.logger.warn({ err, topic, partition }, 'fenced by a newer owner of the partition; dropping its in-flight outcomes');
@@ -144,6 +152,21 @@ export class ExactlyOnceOutput implements KafkaOutput {
     if (!committed) return false;
     for (const r of g.records) tracker.done(topic, partition, r.offset);
     tracker.markCommitted([{ topic, partition, offset: nextOffset }]);
+    return true;
+  }
+
+  /**
+   * Whether the transaction of a failed attempt committed after all. Fencing the partition's transactional id again
+   * makes the broker finish whatever that transaction left: a commit it had recorded completes, anything else is
+   * aborted. Once fenced the committed offset cannot move under us, and it says which: at or past the attempt's
+   * next offset, its outcomes are written. (The Java client instead retries EndTxn on the same producer until it is
+   * answered; kafkajs does not retry EndTxn, and the sink drops a producer whose transaction failed.)
+   */
+  async #committedSince(topic: string, partition: number, nextOffset: string): Promise<boolean> {
+    await this.#o.producers.fence(topic, partition);
+    const committed = (await this.#o.offsets.committed(topic)).get(partition);
+    if (committed === undefined || BigInt(committed) < BigInt(nextOffset)) return false;
+    this.#o.logger.info({ topic, partition, committed, nextOffset }, 'the failed transaction had committed; not writing its outcomes again');
     return true;
   }
 }

@@ -22,10 +22,15 @@ export interface LocalBrokerOptions {
    * with a DENY ACL for User:ANONYMOUS (every PLAINTEXT client, the broker's own connections included).
    */
   authorizer?: boolean;
+  /**
+   * The port clients are told to connect to (the broker's advertised listener), when it is not `port`: a proxy in
+   * front of the broker (tests that cut connections at chosen requests). `brokers` then names it too.
+   */
+  advertisedPort?: number;
 }
 
 export interface LocalBroker {
-  /** Bootstrap list for kafkajs. */
+  /** Bootstrap list for kafkajs: the advertised port. */
   readonly brokers: string[];
   readonly port: number;
   /** Controlled shutdown (SIGTERM, SIGKILL after a grace period). Idempotent. */
@@ -53,13 +58,15 @@ class ScriptBroker implements LocalBroker {
   readonly #workDir: string | undefined;
   readonly #log: (line: string) => void;
   readonly #authorizer: boolean;
+  readonly #advertisedPort: number;
   #running = false;
   /** Operations run one at a time, in call order; concurrent stops share the queue and the second is a no-op. */
   #queue: Promise<void> = Promise.resolve();
 
   constructor(options: LocalBrokerOptions) {
     this.port = options.port ?? 9092;
-    this.brokers = [`${HOST}:${this.port}`];
+    this.#advertisedPort = options.advertisedPort ?? this.port;
+    this.brokers = [`${HOST}:${this.#advertisedPort}`];
     this.#workDir = options.workDir;
     this.#log = options.log ?? (() => {});
     this.#authorizer = options.authorizer ?? false;
@@ -123,6 +130,7 @@ class ScriptBroker implements LocalBroker {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       KAFKA_PORT: String(this.port),
+      KAFKA_ADVERTISED_PORT: String(this.#advertisedPort),
       KAFKA_KEEP_DATA: keepData ? '1' : '0',
       KAFKA_AUTHORIZER: this.#authorizer ? '1' : '0',
       // the script's watchdog stops the broker if this process dies without stopping it

@@ -9,9 +9,12 @@ import { join } from 'node:path';
 import { startLocalBroker, type LocalBroker } from '../../../src/kafka/localBroker.js';
 import { messageOf } from '../../../src/errors.js';
 import { createKafka, withTimeout } from '../../support/kafka.js';
+import { KafkaProxy } from '../../support/kafkaProxy.js';
 
 export interface OwnBroker {
   broker: LocalBroker;
+  /** With `proxy: true`: the proxy every client connection goes through (the broker advertises its port). */
+  proxy?: KafkaProxy;
   /** Stops the broker (SIGKILL if a controlled stop fails) and removes its data. Idempotent; never throws. */
   cleanup(): Promise<void>;
 }
@@ -20,26 +23,40 @@ export interface OwnBroker {
  * Starts a single-node Kafka on a free port pair below the ephemeral range (a restart must find its port free
  * again, and an outgoing connection never takes a port from there), in a temporary directory. `authorizer`: ACLs
  * enforced, everything allowed until a test adds a DENY ACL (scripts/kafka-local/kafka-local.sh KAFKA_AUTHORIZER).
+ * `proxy`: a KafkaProxy on port + 2 in front of the broker, advertised in its place.
  */
-export async function startOwnBroker(log: (line: string) => void = () => {}, options: { authorizer?: boolean } = {}): Promise<OwnBroker> {
+export async function startOwnBroker(log: (line: string) => void = () => {}, options: { authorizer?: boolean; proxy?: boolean } = {}): Promise<OwnBroker> {
   let lastError: unknown;
   for (let tries = 0; tries < 5; tries++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (!(await canBind(port)) || !(await canBind(port + 1))) continue;
+    if (!(await canBind(port)) || !(await canBind(port + 1)) || (options.proxy === true && !(await canBind(port + 2)))) continue;
     const workDir = mkdtempSync(join(tmpdir(), `streamserve-fault-kafka-${port}-`));
+    let proxy: KafkaProxy | undefined;
     try {
-      const broker = await startLocalBroker({ port, workDir, log, ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }) });
+      if (options.proxy === true) proxy = await KafkaProxy.start({ port: port + 2, targetPort: port });
+      const broker = await startLocalBroker({
+        port,
+        workDir,
+        log,
+        ...(options.authorizer === undefined ? {} : { authorizer: options.authorizer }),
+        ...(proxy === undefined ? {} : { advertisedPort: proxy.port }),
+      });
       let done: Promise<void> | undefined;
       return {
         broker,
+        ...(proxy === undefined ? {} : { proxy }),
         cleanup: () =>
           (done ??= (async () => {
             await withTimeout(broker.stop(), 60_000, 'own broker stop').catch(() => withTimeout(broker.kill(), 30_000, 'own broker kill'));
           })()
             .catch((err: unknown) => log(`own broker on ${port} did not stop: ${messageOf(err)}`))
-            .finally(() => rmSync(workDir, { recursive: true, force: true }))),
+            .finally(() => {
+              rmSync(workDir, { recursive: true, force: true });
+              return proxy?.close();
+            })),
       };
     } catch (err) {
+      await proxy?.close();
       rmSync(workDir, { recursive: true, force: true });
       lastError = err;
     }

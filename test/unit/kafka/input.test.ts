@@ -394,6 +394,26 @@ describe('KafkaInput, exactly-once', () => {
     assert.equal(h.input.status()[0]!.committedOffset, '20');
   });
 
+  test('a transaction that committed but whose answer was lost is not written again; the next one is', within, async (t) => {
+    const inputs = goodInputs(f, 0, 0, 10);
+    // Attempts 1 and 2 commit (1 answered, 2 not); the retry of 2 must find it committed and not write it.
+    const producers = new StubProducers(undefined, (_, attempt) => attempt === 2);
+    const h = await startInput(t, f, { output: { producers }, maxBatchSize: 5 });
+    await h.fetch(inputs.slice(0, 5));
+    await waitFor(() => producers.committed.length === 1, { what: 'the first transaction committed' });
+    const claimed = producers.fences;
+    await h.fetch(inputs.slice(5));
+    await h.input.drain();
+    assert.equal(producers.answersLost, 1);
+    assert.deepEqual(
+      producers.committed.map((c) => [sourceOffsets(c.messages), c.nextOffset]),
+      [[offsets(0, 5), '5'], [offsets(5, 10), '10']],
+      'each outcome written once',
+    );
+    assert.equal(producers.fences, claimed + 1, 'the partition fenced again before the committed offset was read back');
+    assert.equal(h.input.status()[0]!.committedOffset, '10');
+  });
+
   test('abort() during failing transactions leaves those offsets uncommitted', within, async (t) => {
     const inputs = goodInputs(f, 0, 0, 12);
     const producers = new StubProducers((_, attempt) => (attempt >= 2 ? aborted(attempt) : null));

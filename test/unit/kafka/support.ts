@@ -101,14 +101,23 @@ export class StubSink extends Gate implements ProducerSink {
   close = (): Promise<void> => Promise.resolve();
 }
 
-/** Exactly-once producers: records committed transactions; `failWith` makes an attempt reject (nothing written). */
+/**
+ * Exactly-once producers: records committed transactions; `failWith` makes an attempt reject (nothing written),
+ * `loseAnswer` makes a committed attempt reject as if its answer never came. `offsets()` is what the group's
+ * committed offsets read: each partition's last committed next offset.
+ */
 export class StubProducers extends Gate implements TransactionalProducers {
   readonly connected = true;
   readonly committed: PartitionCommit[] = [];
   attempts = 0;
   failures = 0;
+  answersLost = 0;
+  fences = 0;
 
-  constructor(private readonly failWith: (commit: PartitionCommit, attempt: number) => StreamserveError | null = () => null) {
+  constructor(
+    private readonly failWith: (commit: PartitionCommit, attempt: number) => StreamserveError | null = () => null,
+    private readonly loseAnswer: (commit: PartitionCommit, attempt: number) => boolean = () => false,
+  ) {
     super();
   }
 
@@ -121,9 +130,20 @@ export class StubProducers extends Gate implements TransactionalProducers {
       throw error;
     }
     this.committed.push(commit);
+    if (!this.healed && this.loseAnswer(commit, attempt)) {
+      this.answersLost++;
+      throw new StreamserveError(ErrorCodes.PRODUCE_FAILED, `transaction ${attempt}: connection closed before the answer`, { retryable: true });
+    }
   }
 
-  fence = (): Promise<void> => Promise.resolve();
+  offsets(): Map<number, string> {
+    return new Map(this.committed.map((c) => [c.source.partition, c.nextOffset]));
+  }
+
+  fence = (): Promise<void> => {
+    this.fences++;
+    return Promise.resolve();
+  };
   release = (): Promise<void> => Promise.resolve();
   close = (): Promise<void> => Promise.resolve();
 }
@@ -244,7 +264,7 @@ export async function startInput(t: TestContext, f: Fixtures, options: HarnessOp
     output: (context) =>
       'sink' in out
         ? new AtLeastOnceOutput({ ...context, sink: out.sink, logger: silentLogger, health })
-        : new ExactlyOnceOutput({ ...context, producers: out.producers, offsets: { committed: async () => new Map(), close: async () => {} }, logger: silentLogger, health }),
+        : new ExactlyOnceOutput({ ...context, producers: out.producers, offsets: { committed: async () => out.producers.offsets(), close: async () => {} }, logger: silentLogger, health }),
     commitIntervalMs: options.commitIntervalMs ?? 0,
     maxInflightRecords: options.maxInflightRecords ?? 10_000,
     ...(options.interactiveInflightRecords === undefined ? {} : { interactiveInflightRecords: options.interactiveInflightRecords }),
