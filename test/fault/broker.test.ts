@@ -2,7 +2,8 @@
  * Invariant 1 under output failures (issue 3, item 5): the broker is stopped (SIGTERM, controlled) and later killed
  * (SIGKILL), each time mid-stream, and restarted on its data. streamserve, a child process, must ride
  * both outages out by itself: /readyz answers 503 within seconds of the broker going away and 200 again after, and
- * nothing is lost. The broker is this scenario's own; the run's shared broker is never touched.
+ * nothing is lost. Each outage begins mid-stream: the instance is frozen (SIGSTOP) for the moment the broker goes
+ * away, with inputs uncommitted. The broker is this scenario's own; the run's shared broker is never touched.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,27 +41,27 @@ for (const mode of GUARANTEES) {
     const fleet = new Fleet();
     t.after(() => fleet.killAll());
     const expected = new Map<string, Expected>();
-    const publish = (phase: number) =>
-      publishDemoInputs(brokers, topics.input, { count: PHASE, seed: 40 + phase, poisonEvery: 100, prefix: `broker-${mode}-p${phase}`, expected });
+    let phases = 0;
+    const publish = () => {
+      const phase = ++phases;
+      return publishDemoInputs(brokers, topics.input, { count: PHASE, seed: 40 + phase, poisonEvery: 100, prefix: `broker-${mode}-p${phase}`, expected });
+    };
 
     const outages: Outage[] = [];
     let instance: Instance | undefined;
     const failure = await attempt(async () => {
-      await publish(1);
+      await publish();
       instance = fleet.run(await instanceEnv(brokers, topics, { MAX_BATCH_SIZE: BATCH[mode] }), guaranteeArgs(mode));
       await instance.waitReady();
       assert.equal((await instance.status()).guarantee, mode);
       const i = instance;
-      const doneAtLeast = (n: number) =>
-        poll(async () => (await i.done()) >= n, { message: `${i.name} produced ${n} outcomes`, timeoutMs: 120_000, intervalMs: 20, abort: i.died });
+      const midStream = { brokers, group: topics.group, topic: topics.input, publish };
 
-      await doneAtLeast(1_000);
-      outages.push(await outage(i, 'SIGTERM', () => broker.stop(), () => broker.restart({ keepData: true }), brokers, topics.group, topics.input));
-      await publish(2);
+      outages.push(await outage(i, 'SIGTERM', () => broker.stop(), () => broker.restart({ keepData: true }), midStream));
+      await publish();
       // The second outage comes soon after the instance works again.
-      await doneAtLeast((await i.done()) + 1_000);
-      outages.push(await outage(i, 'SIGKILL', () => broker.kill(), () => broker.restart({ keepData: true }), brokers, topics.group, topics.input));
-      await publish(3);
+      outages.push(await outage(i, 'SIGKILL', () => broker.kill(), () => broker.restart({ keepData: true }), midStream));
+      await publish();
       await poll(
         async () => {
           const status = await i.status();
@@ -109,22 +110,49 @@ interface Outage {
   readyAgainMs: number;
 }
 
+interface MidStream {
+  brokers: string[];
+  group: string;
+  topic: string;
+  /** Publishes another phase of inputs. */
+  publish: () => Promise<unknown>;
+}
+
 /**
- * Takes the broker away while `instance` is busy, watches /readyz until it answers 503 (the outage is reported) or
- * 30 s pass, brings the broker back and waits for /readyz 200. The instance must stay alive throughout.
+ * Freezes the instance (SIGSTOP) once it has produced another 1,000 outcomes and while inputs are still
+ * uncommitted, so the broker goes away mid-stream however fast the instance drains; publishes another phase and
+ * tries again when it had caught up (at most twice). Resolves with the lag at the freeze; the caller sends SIGCONT.
  */
-async function outage(
-  instance: Instance,
-  signal: Outage['signal'],
-  takeDown: () => Promise<void>,
-  bringBack: () => Promise<void>,
-  brokers: string[],
-  group: string,
-  topic: string,
-): Promise<Outage> {
-  const lagAtOutage = (await groupProgress(brokers, group, topic)).lag;
+async function freezeMidStream(instance: Instance, at: MidStream): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const target = (await instance.done()) + 1_000;
+    await poll(async () => (await instance.done()) >= target, {
+      message: `${instance.name} produced ${target} outcomes`,
+      timeoutMs: 120_000,
+      intervalMs: 20,
+      abort: instance.died,
+    });
+    instance.proc.child.kill('SIGSTOP');
+    const lag = (await groupProgress(at.brokers, at.group, at.topic)).lag;
+    if (lag > 0 || tries === 2) return lag;
+    instance.proc.child.kill('SIGCONT');
+    await at.publish();
+  }
+}
+
+/**
+ * Takes the broker away while `instance` is busy (frozen for that moment, with work uncommitted), watches /readyz
+ * until it answers 503 (the outage is reported) or 30 s pass, brings the broker back and waits for /readyz 200. The
+ * instance must stay alive throughout.
+ */
+async function outage(instance: Instance, signal: Outage['signal'], takeDown: () => Promise<void>, bringBack: () => Promise<void>, at: MidStream): Promise<Outage> {
+  const lagAtOutage = await freezeMidStream(instance, at);
   const began = Date.now();
-  await takeDown();
+  try {
+    await takeDown();
+  } finally {
+    instance.proc.child.kill('SIGCONT');
+  }
   const down = Date.now();
   // Over HTTP, as a load balancer would see it; a watch that gives up keeps the last answer for the test to assert.
   let readyzWhileDown: number | string = 'not asked';
