@@ -5,7 +5,10 @@ import { ErrorCodes, StreamserveError, messageOf, type ErrorCode } from '../erro
 import { redactUrl } from '../redact.js';
 
 export interface RegistryClientOptions {
-  /** Base URLs of one registry (its Confluent-compatible API root); tried in turn when one does not answer. */
+  /**
+   * Base URLs of one registry (its Confluent-compatible API root; a query, e.g. a gateway's key, is kept on every
+   * request); tried in turn when one does not answer.
+   */
   urls: readonly string[];
   username?: string | undefined;
   password?: string | undefined;
@@ -98,7 +101,7 @@ export class RegistryClient {
   requests = 0;
 
   constructor(options: RegistryClientOptions) {
-    this.#urls = options.urls.map((u) => u.replace(/\/+$/, ''));
+    this.#urls = options.urls.map((u) => u.replace(/\/+(?=\?|$)/, ''));
     if (this.#urls.length === 0) throw new StreamserveError(ErrorCodes.CONFIG_INVALID, 'a Schema Registry client needs at least one URL');
     this.#auth = options.username === undefined ? undefined : `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
     this.#timeoutMs = options.timeoutMs;
@@ -173,7 +176,9 @@ export class RegistryClient {
 
   #send<T>(method: string, base: string, path: string, payload: string | undefined): Promise<T> {
     this.requests++;
-    const target = new URL(base + path);
+    // A base URL's query (a gateway's `?api_key=…`) goes on every request, after the request's own path.
+    const query = base.indexOf('?');
+    const target = new URL(query < 0 ? base + path : base.slice(0, query) + path + base.slice(query));
     const secure = target.protocol === 'https:';
     const headers: Record<string, string> = { Accept: `${CONTENT_TYPE}, application/json` };
     if (payload !== undefined) {

@@ -102,6 +102,7 @@ for (const s of SCENARIOS) {
     const message = String(logged[0]!.message);
     assert.ok(message.includes(`the Schema Registry at ${gateway.url.replace('http://', 'http://[redacted]@')} ${s.says}`), message);
     assert.ok(message.includes(`/schemas/ids/${id2}`), `names the request: ${message}`);
+    assert.ok(!stderr.includes(URL_PASSWORD), 'the password in the registry URL appears nowhere in the log');
     assert.equal(instance.logLines('streamserve failed').length, 1);
 
     // Nothing committed past what was written: exactly the inputs before the switch, each with its prediction.

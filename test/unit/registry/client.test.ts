@@ -52,6 +52,19 @@ describe('RegistryClient', () => {
     client.close();
   });
 
+  test("a base URL's query (a gateway's key) is kept on every request, after the request's path", async () => {
+    const seen: string[] = [];
+    const url = await fakeRegistry((req, res) => {
+      seen.push(req.url!);
+      json(res, 200, { schema: '"string"', id: 3 });
+    });
+    const client = new RegistryClient({ urls: [`${url}/?api_key=k1`], timeoutMs: 2000 });
+    await client.schemaById(42);
+    assert.equal(await client.register('s-value', '"string"'), 3);
+    assert.deepEqual(seen, ['/apis/ccompat/v7/schemas/ids/42?api_key=k1', '/apis/ccompat/v7/subjects/s-value/versions?api_key=k1']);
+    client.close();
+  });
+
   test('a 404 is an answer (notFound, rejected, not retryable); a 5xx and no answer are the registry being unavailable', async () => {
     const statuses = new Map<string, number>([['/apis/ccompat/v7/schemas/ids/1', 404], ['/apis/ccompat/v7/schemas/ids/2', 503]]);
     const url = await fakeRegistry((req, res) => {
