@@ -152,7 +152,8 @@ export class App implements AdminSource {
   }
 
   /**
-   * The app failed by itself (a fatal Kafka error, src/kafka/errors.ts): the error is logged here, once, under `err`
+   * The app failed by itself (a fatal error, src/errors.ts `isFatal`: Kafka's, src/kafka/errors.ts, or the Schema
+   * Registry's 401 or 403): the error is logged here, once, under `err`
    * with its code; readiness stays 503; the owner stops the app (exit 1), which commits only what was written.
    */
   #fail(err: Error): void {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isFatal } from './errors.js';
 
 /**
  * Whether a dependency of the pipeline (a Schema Registry) answers. A failing dependency is not poison: while it is
@@ -22,8 +23,8 @@ export interface RetryingHealthOptions {
 
 /**
  * A dependency's health that mends itself: `failed(err, retry)` marks it unhealthy and, unless already retrying,
- * calls `retry` with backoff until it resolves, then marks it healthy again. (The input pauses meanwhile; resumed,
- * it fetches the same records again.)
+ * calls `retry` with backoff until it resolves (or rejects with a fatal refusal: the dependency answered), then marks
+ * it healthy again. (The input pauses meanwhile; resumed, it fetches the same records again.)
  */
 export class RetryingHealth implements DependencyHealth {
   readonly name: string;
@@ -83,6 +84,12 @@ export class RetryingHealth implements DependencyHealth {
           this.#o.logger.info(`${this.name}: the dependency answers again; resuming`);
           this.#set(true);
         } catch (err) {
+          if (isFatal(err)) {
+            // It answered, with a refusal (401, 403): no outage to wait out. Healthy again, the input takes the batch
+            // again, and its decode meets the refusal, which stops the process (logged once, there).
+            this.#set(true);
+            return;
+          }
           this.#o.logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: backoff }, `${this.name}: still unavailable`);
           backoff = Math.min(this.#o.maxBackoffMs ?? 10_000, backoff * 2);
         }

@@ -36,7 +36,8 @@ export const ErrorCodes = {
   REGISTRY_UNAVAILABLE: 'REGISTRY_UNAVAILABLE',
   BROKER_UNAVAILABLE: 'BROKER_UNAVAILABLE',
   TOPIC_NOT_FOUND: 'TOPIC_NOT_FOUND',
-  // runtime, fatal: the process stops (src/kafka/errors.ts classifies Kafka errors)
+  // runtime, fatal: the process stops (FATAL_CODES; src/kafka/errors.ts classifies Kafka errors, src/registry/client.ts
+  // the Schema Registry's 401 and 403)
   AUTHORIZATION_FAILED: 'AUTHORIZATION_FAILED',
   AUTHENTICATION_FAILED: 'AUTHENTICATION_FAILED',
   KAFKA_CONFIG_REJECTED: 'KAFKA_CONFIG_REJECTED',
@@ -98,6 +99,23 @@ export class RecordError extends StreamserveError {
 
 export function isStreamserveError(err: unknown): err is StreamserveError {
   return err instanceof StreamserveError;
+}
+
+/**
+ * Codes of fatal errors: no retry can fix them, an operator must (an ACL, credentials, a deleted topic, a setting the
+ * broker refuses). Whichever part meets one (a Kafka client, src/kafka/errors.ts; the Schema Registry client,
+ * src/registry/client.ts) reports it once and the process stops, committing only what was written.
+ */
+export const FATAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.AUTHORIZATION_FAILED,
+  ErrorCodes.AUTHENTICATION_FAILED,
+  ErrorCodes.TOPIC_NOT_FOUND,
+  ErrorCodes.KAFKA_CONFIG_REJECTED,
+]);
+
+/** True for an error of a fatal code: retrying it is pointless. */
+export function isFatal(err: unknown): err is StreamserveError {
+  return isStreamserveError(err) && FATAL_CODES.has(err.code);
 }
 
 /** Message of any thrown value, for logs and headers. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { redactText } from '../redact.js';
 
 export interface Readiness {
   ready: boolean;
@@ -74,7 +75,7 @@ export class AdminServer {
       case '/metrics': {
         const body = await this.#o.source.registry.metrics();
         res.writeHead(200, { 'content-type': this.#o.source.registry.contentType });
-        res.end(body);
+        res.end(redactText(body));
         return;
       }
       default:
@@ -91,7 +92,8 @@ export class AdminServer {
   }
 }
 
+/** Every admin answer (status, readiness, errors) as JSON, with any credential it might quote redacted (src/redact.ts). */
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+  res.end(redactText(JSON.stringify(body)));
 }

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig } from '../config/load.js';
+import { configSecrets, loadConfig } from '../config/load.js';
+import { rememberSecrets } from '../redact.js';
 import { settings, settingNames, type Config } from '../config/settings.js';
 import { createLogger, type Logger } from '../logger.js';
 import { invalidArguments } from '../errors.js';
@@ -38,6 +39,8 @@ export function commandContext(argv: string[], options: Options = {}, env: NodeJ
   for (const [k, v] of Object.entries(values)) (settingFlagNames.has(k) ? settingValues : own)[k] = v;
   const file = (values.config as string | undefined) ?? env.CONFIG_FILE;
   const config = loadConfig({ env, flags: settingValues, ...(file ? { file } : {}) });
+  // From here on no log line, printed error or admin answer of this process shows them (src/redact.ts).
+  rememberSecrets(configSecrets(config));
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   delete own.config;
   return { config, logger, flags: own, positionals: parsed.positionals };

@@ -12,10 +12,12 @@ import { demoInputs } from '../demo/demoInputs.js';
 import { Header } from '../kafka/headers.js';
 import { createLogger } from '../logger.js';
 import { startLocalRegistry, type LocalRegistry } from '../registry/localRegistry.js';
+import { redactText } from '../redact.js';
 import { commandContext, intFlag } from './context.js';
 import { inputFraming, valueReader } from './wireFraming.js';
 
-const out = (line = '') => process.stdout.write(`${line}\n`);
+/** The demo's report; the commands it prints name the registry URL, whose credentials it never shows (src/redact.ts). */
+const out = (line = '') => process.stdout.write(`${redactText(line)}\n`);
 
 /**
  * `streamserve demo`: the whole path on one machine. Starts a local broker when KAFKA_BROKERS is unset,

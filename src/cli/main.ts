@@ -1,4 +1,5 @@
 import { isStreamserveError, ErrorCodes } from '../errors.js';
+import { redactText } from '../redact.js';
 import { consumeCommand } from './consume.js';
 import { demoCommand } from './demo.js';
 import { generateCommand, produceCommand } from './produce.js';
@@ -43,10 +44,10 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     if (isStreamserveError(err)) {
-      process.stderr.write(`streamserve ${name}: ${err.code}: ${err.message}\n`);
+      process.stderr.write(redactText(`streamserve ${name}: ${err.code}: ${err.message}\n`));
       return err.code === ErrorCodes.CONFIG_INVALID ? 2 : 1;
     }
-    process.stderr.write(`streamserve ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(redactText(`streamserve ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
     return 1;
   }
 }

@@ -5,7 +5,7 @@ import { readAvro, type InputDecoder } from './inputDecoder.js';
 import { BoundedCache } from './boundedCache.js';
 import { decodeFrame } from './confluentFrame.js';
 import { RetryingHealth, type DependencyHealth } from '../dependencyHealth.js';
-import { ErrorCodes, RecordError, messageOf } from '../errors.js';
+import { ErrorCodes, RecordError, isFatal, messageOf } from '../errors.js';
 import type { InputFields } from '../scorer/outcome.js';
 
 /** Where writer schemas come from: a Schema Registry (src/registry/), or a stub. */
@@ -42,7 +42,9 @@ type Entry = { resolver: AvroResolver | undefined } | { error: RecordError; unti
  * `cacheSize` ids kept) and resolved to the reader schema, so every compatible evolution decodes: fields added with
  * defaults, removed, reordered, promoted types. A record whose framing, id or writer schema is wrong is a RecordError
  * naming its schema id. A registry that does not answer rejects the decode (not poison): `health` turns false, the
- * lookup is retried with backoff, and `health` turns true once it is answered.
+ * lookup is retried with backoff, and `health` turns true once it is answered. A registry that refuses us (a fatal
+ * error, src/errors.ts `isFatal`: 401, 403) rejects the decode with that error, and `health` is left as it is: it
+ * answered, and the input stops the process on it.
  */
 export class ConfluentDecoder implements InputDecoder {
   readonly #o: ConfluentDecoderOptions;
@@ -104,7 +106,8 @@ export class ConfluentDecoder implements InputDecoder {
       },
       (err: unknown) => {
         this.#cache.delete(id, loading);
-        this.#health.failed(err, () => this.#load(id));
+        // A refusal (401, 403) is no outage: the registry answered. It stops the process (the input reports it).
+        if (!isFatal(err)) this.#health.failed(err, () => this.#load(id));
         throw err;
       },
     );

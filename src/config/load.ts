@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCodes, StreamserveError } from '../errors.js';
+import { REDACTED, redactText, secretsInUrl } from '../redact.js';
 import { FETCH_BYTES_WHILE_HTTP, settings, settingNames, type Config, type SettingName } from './settings.js';
 
 export interface ConfigSources {
@@ -65,7 +66,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const parsed = (settings[name].schema as z.ZodType).safeParse(raw[name]);
     if (parsed.success) out[name] = parsed.data;
     else {
-      const shown = settings[name].secret ? '[redacted]' : JSON.stringify(raw[name]);
+      const shown = settings[name].secret ? REDACTED : redactText(JSON.stringify(raw[name]) ?? 'nothing');
       for (const issue of parsed.error.issues) problems.push(`${origin(name)}: ${issue.message} (got ${shown})`);
     }
   }
@@ -109,12 +110,30 @@ export function requireSettings(config: Config, names: readonly SettingName[], c
   }
 }
 
-/** The config with secrets replaced, for logs and /status. */
+/** The config fit to show (logs): secret settings replaced, and the credentials inside any URL (src/redact.ts). */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name of settingNames) {
     const value = config[name];
-    out[name] = 'secret' in settings[name] && value !== undefined ? '[redacted]' : value;
+    if ('secret' in settings[name] && value !== undefined) out[name] = REDACTED;
+    else if (typeof value === 'string') out[name] = redactText(value);
+    else if (Array.isArray(value)) out[name] = value.map((v: unknown) => (typeof v === 'string' ? redactText(v) : v));
+    else out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The secrets the config holds: the values of the settings marked secret, and the credentials inside the URLs of any
+ * setting (userinfo, credential-like query values). For src/redact.ts `rememberSecrets`.
+ */
+export function configSecrets(config: Config): string[] {
+  const out: string[] = [];
+  for (const name of settingNames) {
+    const value = config[name];
+    if (value === undefined) continue;
+    if ('secret' in settings[name]) out.push(String(value));
+    for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string' && v.includes('://')) out.push(...secretsInUrl(v));
   }
   return out;
 }

@@ -119,7 +119,7 @@ export const settings = {
     env: 'SCHEMA_REGISTRY_URL',
     flag: 'schema-registry-url',
     schema: urlList.optional(),
-    doc: 'Comma-separated base URLs of one Schema Registry (Confluent API; Apicurio: …/apis/ccompat/v7), tried in turn. Needed by the confluent wire formats.',
+    doc: 'Comma-separated base URLs of one Schema Registry (Confluent API; Apicurio: …/apis/ccompat/v7), tried in turn. Needed by the confluent wire formats. Credentials in a URL (userinfo, ?api_key=…, kept on every request) are used and redacted wherever it is shown.',
   }),
   schemaRegistryUsername: setting({
     env: 'SCHEMA_REGISTRY_USERNAME',

@@ -1,6 +1,6 @@
 import type { InputDecoder } from '../codec/inputDecoder.js';
 import type { InputFields } from '../scorer/outcome.js';
-import { ErrorCodes, RecordError, messageOf } from '../errors.js';
+import { ErrorCodes, RecordError, isFatal, messageOf } from '../errors.js';
 import type { Logger } from 'pino';
 import type { InputRecord } from './records.js';
 
@@ -36,17 +36,24 @@ export function decodeAll(decoder: InputDecoder, records: readonly InputRecord[]
 /**
  * The outcome of an asynchronous `decodeAll`, or null when the decoder's dependency is down (not poison): nothing of
  * the batch is taken, the decoder's health has paused the input, and kafkajs fetches the batch again once it is
- * back. A decoder with no health to pause on rethrows.
+ * back. A dependency that refuses us (a fatal error, src/errors.ts `isFatal`: the Schema Registry's 401 or 403) is
+ * reported through `onFatal` (which stops the process, logging it once), and nothing of the batch is taken either:
+ * nothing is committed past what was written. A decoder with no health to pause on rethrows anything else.
  */
 export async function decodedOrNot(
   decoder: InputDecoder,
   decoding: Promise<(InputFields | RecordError)[]>,
   records: readonly InputRecord[],
   log: Logger,
+  onFatal: (err: Error) => void,
 ): Promise<(InputFields | RecordError)[] | null> {
   try {
     return await decoding;
   } catch (err) {
+    if (isFatal(err)) {
+      onFatal(err);
+      return null;
+    }
     if (!decoder.health) throw err;
     const first = records[0];
     log.warn({ topic: first?.topic, partition: first?.partition, from: first?.offset, err: messageOf(err) }, 'decoding needs a dependency that is unavailable; the batch is read again later');

@@ -1,4 +1,4 @@
-import { ErrorCodes, StreamserveError, isStreamserveError, messageOf, type ErrorCode } from '../errors.js';
+import { ErrorCodes, FATAL_CODES, StreamserveError, isFatal, isStreamserveError, messageOf, type ErrorCode } from '../errors.js';
 
 /**
  * The one place an error from the Kafka client is judged. Every caller in src/kafka/ turns what kafkajs rejected
@@ -96,18 +96,8 @@ export function classifyKafkaError(err: unknown): KafkaErrorClass {
   return fencing !== null ? { kind: 'fencing', type: fencing } : { kind: 'retryable', type: '' };
 }
 
-/** Codes of fatal errors: the process stops on them. */
-export const FATAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCodes.AUTHORIZATION_FAILED,
-  ErrorCodes.AUTHENTICATION_FAILED,
-  ErrorCodes.TOPIC_NOT_FOUND,
-  ErrorCodes.KAFKA_CONFIG_REJECTED,
-]);
-
-/** True for an error of a fatal code (made by `kafkaFailure`): retrying it is pointless. */
-export function isFatal(err: unknown): err is StreamserveError {
-  return isStreamserveError(err) && FATAL_CODES.has(err.code);
-}
+// The fatal codes are shared with the Schema Registry client (a refusal there stops the process the same way).
+export { FATAL_CODES, isFatal };
 
 /**
  * The StreamserveError for an error a Kafka call rejected with: a fatal code naming the resource and operation, or

@@ -42,7 +42,8 @@ export interface KafkaInputOptions {
   observer?: Observer;
   /**
    * Called once when the input failed for good (src/kafka/errors.ts: a consumer crash, a write or a commit refused
-   * for authorization, a deleted topic): the owner should stop it, which commits only what was written.
+   * for authorization, a deleted topic; a Schema Registry refusing a lookup, decodeAll.ts): the owner should stop
+   * it, which commits only what was written.
    */
   onFatal: (err: Error) => void;
   now?: () => number;
@@ -69,6 +70,8 @@ export class KafkaInput {
   readonly #handler: BatchHandler;
   readonly #claims = new Map<string, Promise<string | null>>();
   readonly #intake: Intake;
+  /** Reports a fatal failure once (the owner stops the input). */
+  readonly #fatal: (err: Error) => void;
   #assigned: TopicPartition[] = [];
   #closing: Record<string, Promise<void>> | null = null;
 
@@ -85,6 +88,7 @@ export class KafkaInput {
       failed = true;
       options.onFatal(err);
     };
+    this.#fatal = onFatal;
     this.#output = options.output({ tracker: this.#tracker, commitMetadata: metadata, onFatal });
     const consumerOptions: GroupConsumerOptions = {
       ...options.consumer,
@@ -202,7 +206,7 @@ export class KafkaInput {
     }
     let records = messages.map((m) => toInputRecord(topic, partition, m));
     const decoded = decodeAll(this.#o.decoder, records);
-    let inputs = Array.isArray(decoded) ? decoded : await decodedOrNot(this.#o.decoder, decoded, records, this.#log);
+    let inputs = Array.isArray(decoded) ? decoded : await decodedOrNot(this.#o.decoder, decoded, records, this.#log, this.#fatal);
     if (inputs === null || !batch.current()) return false;
 
     // Records still in flight from before a rebalance are fetched again: they already have an outcome coming.

@@ -10,6 +10,7 @@ import type { ModelRuntime } from './model.js';
 import { isStreamserveError, messageOf } from '../errors.js';
 import type { WorkerInput, WorkerReply, WorkerRequest } from './workerProtocol.js';
 import { HOST_INPUT_ENV } from './hostInput.js';
+import { redaction } from '../logger.js';
 
 interface Port {
   /** Resolves once the reply has left (a process must not exit before). */
@@ -33,7 +34,7 @@ const port: Port = parentPort
 if (!parentPort) process.once('disconnect', () => process.exit(0));
 const input = (parentPort ? workerData : JSON.parse(process.env[HOST_INPUT_ENV] ?? '{}')) as WorkerInput;
 const { logLevel, ...options } = input;
-const logger = pino({ level: logLevel, base: { component: 'model-worker' } }, pino.destination({ dest: 2, sync: true }));
+const logger = pino({ level: logLevel, base: { component: 'model-worker' }, ...redaction }, pino.destination({ dest: 2, sync: true }));
 const post = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.post(reply, transfer);
 
 let model: ModelRuntime;

@@ -1,10 +1,14 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
+import { ErrorCodes, StreamserveError, messageOf, type ErrorCode } from '../errors.js';
+import { redactUrl } from '../redact.js';
 
 export interface RegistryClientOptions {
-  /** Base URLs of one registry (its Confluent-compatible API root); tried in turn when one does not answer. */
+  /**
+   * Base URLs of one registry (its Confluent-compatible API root; a query, e.g. a gateway's key, is kept on every
+   * request); tried in turn when one does not answer.
+   */
   urls: readonly string[];
   username?: string | undefined;
   password?: string | undefined;
@@ -27,8 +31,15 @@ export interface RegisteredSchema {
 
 /**
  * A request the registry did not answer with success. `status` is null when no URL answered at all (refused,
- * reset, timed out). Only a 4xx other than 401/403/408/429 is an answer about the request itself (`rejected`); the
- * rest means the registry is unavailable, and is retried by the caller.
+ * reset, timed out). Three kinds:
+ *
+ * - a refusal of our credentials or of access (401, 403): fatal, `AUTHENTICATION_FAILED` / `AUTHORIZATION_FAILED`
+ *   naming the registry (`refused`). No retry can fix it, an operator must; the process stops as on a Kafka ACL
+ *   refusal (src/errors.ts `isFatal`);
+ * - an answer about the request itself (any other 4xx but 408 and 429: not found, incompatible, invalid;
+ *   `rejected`), not retryable;
+ * - the rest (no answer, a timeout, 408, 429, a 5xx): `REGISTRY_UNAVAILABLE`, the registry being unavailable,
+ *   retried by the caller.
  */
 export class RegistryError extends StreamserveError {
   readonly status: number | null;
@@ -36,7 +47,7 @@ export class RegistryError extends StreamserveError {
   readonly registryCode: number | undefined;
 
   constructor(message: string, status: number | null, registryCode?: number, cause?: unknown) {
-    super(ErrorCodes.REGISTRY_UNAVAILABLE, message, { retryable: !isRejection(status), cause });
+    super(codeOf(status), message, { retryable: !isRejection(status) && !isRefusal(status), cause });
     this.name = 'RegistryError';
     this.status = status;
     this.registryCode = registryCode;
@@ -50,10 +61,25 @@ export class RegistryError extends StreamserveError {
   get rejected(): boolean {
     return isRejection(this.status);
   }
+
+  /** The registry refused our credentials (401) or access (403): fatal. */
+  get refused(): boolean {
+    return isRefusal(this.status);
+  }
+}
+
+function isRefusal(status: number | null): status is 401 | 403 {
+  return status === 401 || status === 403;
 }
 
 function isRejection(status: number | null): boolean {
-  return status !== null && status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status);
+  return status !== null && status >= 400 && status < 500 && !isRefusal(status) && ![408, 429].includes(status);
+}
+
+function codeOf(status: number | null): ErrorCode {
+  if (status === 401) return ErrorCodes.AUTHENTICATION_FAILED;
+  if (status === 403) return ErrorCodes.AUTHORIZATION_FAILED;
+  return ErrorCodes.REGISTRY_UNAVAILABLE;
 }
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -75,7 +101,7 @@ export class RegistryClient {
   requests = 0;
 
   constructor(options: RegistryClientOptions) {
-    this.#urls = options.urls.map((u) => u.replace(/\/+$/, ''));
+    this.#urls = options.urls.map((u) => u.replace(/\/+(?=\?|$)/, ''));
     if (this.#urls.length === 0) throw new StreamserveError(ErrorCodes.CONFIG_INVALID, 'a Schema Registry client needs at least one URL');
     this.#auth = options.username === undefined ? undefined : `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
     this.#timeoutMs = options.timeoutMs;
@@ -133,21 +159,26 @@ export class RegistryClient {
       const index = (this.#preferred + n) % this.#urls.length;
       const url = this.#urls[index]!;
       try {
-        const result = await this.#send<T>(method, url + path, payload);
+        const result = await this.#send<T>(method, url, path, payload);
         this.#preferred = index;
         return result;
       } catch (err) {
         if (!(err instanceof RegistryError)) throw err;
-        if (err.status !== null && err.status < 500) throw err; // an answer: another URL of the same registry says the same
+        // An answer: another URL of the same registry says the same. A 401 is fatal because the credentials are
+        // static (basic auth, or none): the same ones get the same answer. Once bearer tokens exist, a 401 here
+        // refreshes the token and sends this request once more; only a second 401 is fatal.
+        if (err.status !== null && err.status < 500) throw err;
         last = err;
       }
     }
     throw last!;
   }
 
-  #send<T>(method: string, url: string, payload: string | undefined): Promise<T> {
+  #send<T>(method: string, base: string, path: string, payload: string | undefined): Promise<T> {
     this.requests++;
-    const target = new URL(url);
+    // A base URL's query (a gateway's `?api_key=…`) goes on every request, after the request's own path.
+    const query = base.indexOf('?');
+    const target = new URL(query < 0 ? base + path : base.slice(0, query) + path + base.slice(query));
     const secure = target.protocol === 'https:';
     const headers: Record<string, string> = { Accept: `${CONTENT_TYPE}, application/json` };
     if (payload !== undefined) {
@@ -155,7 +186,7 @@ export class RegistryClient {
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
     if (this.#auth) headers.Authorization = this.#auth;
-    const what = `${method} ${target.origin}${target.pathname}`;
+    const what = `${method} ${redactUrl(`${target.origin}${target.pathname}`)}`;
     return new Promise<T>((resolve, reject) => {
       const req = (secure ? httpsRequest : httpRequest)(target, { method, headers, agent: secure ? this.#https : this.#http });
       const timer = setTimeout(() => req.destroy(new RegistryError(`${what}: no answer within ${this.#timeoutMs} ms`, null)), this.#timeoutMs);
@@ -181,10 +212,20 @@ export class RegistryClient {
           const detail = json as { message?: unknown; error_code?: unknown } | undefined;
           const message = typeof detail?.message === 'string' ? detail.message : text.slice(0, 200);
           const code = typeof detail?.error_code === 'number' ? detail.error_code : undefined;
-          reject(new RegistryError(`${what}: HTTP ${status}${message ? `: ${message}` : ''}`, status >= 200 && status < 300 ? 502 : status, code));
+          const answer = `HTTP ${status}${message ? `: ${message}` : ''}`;
+          if (isRefusal(status)) return reject(new RegistryError(refusal(status, base, `${method} ${target.pathname}`, answer), status, code));
+          reject(new RegistryError(`${what}: ${answer}`, status >= 200 && status < 300 ? 502 : status, code));
         });
       });
       req.end(payload);
     });
   }
+}
+
+/** The message of a 401 or 403: the registry named by its URL (redacted), the request, what to do. */
+function refusal(status: 401 | 403, base: string, request: string, answer: string): string {
+  const registry = `the Schema Registry at ${redactUrl(base)}`;
+  return status === 401
+    ? `${registry} refused our credentials (${answer}) for ${request}: check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD`
+    : `${registry} refused access (${answer}) for ${request}: grant the credentials read access to schemas (and write to the output subject when registering)`;
 }

@@ -8,7 +8,7 @@ import { ConfluentDecoder, type WriterSchemaSource } from '../codec/confluentDec
 import { confluentPredictionEncoder } from '../codec/confluentEncoder.js';
 import type { PredictionEncoder } from '../codec/predictionEncoder.js';
 import type { Signature } from '../model/signature.js';
-import { ErrorCodes, StreamserveError, messageOf } from '../errors.js';
+import { ErrorCodes, StreamserveError, isFatal, messageOf } from '../errors.js';
 import { RegistryClient, RegistryError, type RegisteredSchema } from './client.js';
 import { valueSubject } from './subjects.js';
 
@@ -112,7 +112,8 @@ export async function confluentOutputEncoder(options: ConfluentOutputOptions): P
 /**
  * The registry id of the schema in file `path` under `subject`: registered there (AUTO_REGISTER_SCHEMAS, the
  * Confluent serializers' default) or only looked up. SCHEMA_INVALID when the registry refuses it (incompatible,
- * invalid, not registered), REGISTRY_UNAVAILABLE when it does not answer.
+ * invalid, not registered), REGISTRY_UNAVAILABLE when it does not answer, AUTHENTICATION_FAILED / AUTHORIZATION_FAILED
+ * when it refuses our credentials or access.
  */
 export async function schemaIdUnder(client: RegistryClient, config: Config, subject: string, path: string, what: string): Promise<number> {
   // What the file says, compacted (docs kept): a lookup finds the schema someone registered from the same file.
@@ -130,6 +131,8 @@ export async function schemaIdUnder(client: RegistryClient, config: Config, subj
   }
 }
 
+/** REGISTRY_UNAVAILABLE for `what`, or the refusal (401, 403) it was, keeping its fatal code. */
 function registryFailure(what: string, err: unknown): StreamserveError {
+  if (isFatal(err)) return new StreamserveError(err.code, `${what}: ${err.message}`, { cause: err });
   return new StreamserveError(ErrorCodes.REGISTRY_UNAVAILABLE, `${what}: ${messageOf(err)}`, { cause: err, retryable: true });
 }

@@ -7,7 +7,8 @@ import { ConfluentDecoder, type WriterSchemaSource } from '../../../src/codec/co
 import { frameHeader } from '../../../src/codec/confluentFrame.js';
 import { confluentPredictionEncoder } from '../../../src/codec/confluentEncoder.js';
 import { resolutionProblems } from '../../../src/codec/compatibility.js';
-import { ErrorCodes, RecordError, type ErrorCode } from '../../../src/errors.js';
+import { ErrorCodes, RecordError, isFatal, type ErrorCode } from '../../../src/errors.js';
+import { RegistryError } from '../../../src/registry/client.js';
 import { goodBorehole, inputSchema, repoPath, silentLogger, waitFor } from '../support.js';
 
 const V1 = JSON.parse(readFileSync(repoPath('schemas/borehole-input.avsc'), 'utf8')) as { fields: { name: string }[] } & Record<string, unknown>;
@@ -19,12 +20,15 @@ class StubSource implements WriterSchemaSource {
   readonly schemas = new Map<number, object | string>();
   readonly calls = new Map<number, number>();
   down = false;
+  /** Answers every lookup with this error (a refusal) when set. */
+  refusal: Error | null = null;
   pending: (() => void)[] = [];
   hold = false;
 
   writerSchema(id: number): Promise<{ schema: string; schemaType: string } | null> {
     this.calls.set(id, (this.calls.get(id) ?? 0) + 1);
     const answer = () => {
+      if (this.refusal) throw this.refusal;
       if (this.down) throw new Error('ECONNREFUSED');
       const s = this.schemas.get(id);
       if (s === undefined) return null;
@@ -133,6 +137,45 @@ describe('ConfluentDecoder', () => {
     assert.deepEqual(changes, [false, true]);
     const fields = d.decode(framed(3, V1, input('o')));
     assert.ok(!(fields instanceof Promise), 'the retry filled the cache');
+    d.close();
+  });
+
+  for (const status of [401, 403] as const) {
+    test(`a registry that refuses us (HTTP ${status}) is not an outage: the decode rejects with the fatal error, health unchanged, no retry`, async () => {
+      const source = new StubSource();
+      source.schemas.set(3, V1);
+      source.refusal = new RegistryError(`the Schema Registry at http://r refused (HTTP ${status})`, status);
+      const d = decoder(source);
+      const changes: boolean[] = [];
+      d.health.onChange((h) => changes.push(h));
+      const err = await Promise.resolve(d.decode(framed(3, V1, input('o')))).then(
+        () => assert.fail('decoded'),
+        (e: unknown) => e,
+      );
+      assert.ok(isFatal(err), String(err));
+      assert.equal(err.code, status === 401 ? ErrorCodes.AUTHENTICATION_FAILED : ErrorCodes.AUTHORIZATION_FAILED);
+      assert.equal(d.health.healthy, true, 'it answered');
+      // A second record of the id asks again (nothing cached): the refusal is not remembered as the record's fault.
+      await assert.rejects(Promise.resolve(d.decode(framed(3, V1, input('p')))), (e: unknown) => isFatal(e));
+      assert.equal(source.calls.get(3), 2, 'no retries of its own');
+      assert.deepEqual(changes, []);
+      d.close();
+    });
+  }
+
+  test('an outage that ends in a refusal: the retry loop ends, healthy (the registry answers), and the next decode meets the refusal', async () => {
+    const source = new StubSource();
+    source.schemas.set(3, V1);
+    source.down = true;
+    const d = decoder(source);
+    await assert.rejects(Promise.resolve(d.decode(framed(3, V1, input('o')))), (err: unknown) => !isFatal(err));
+    assert.equal(d.health.healthy, false);
+    await waitFor(() => (source.calls.get(3) ?? 0) >= 2, { what: 'retries while the registry is down' });
+    source.refusal = new RegistryError('the Schema Registry at http://r refused our credentials (HTTP 401)', 401);
+    await waitFor(() => d.health.healthy, { what: 'healthy once the registry answers, with a refusal' });
+    const calls = source.calls.get(3)!;
+    await assert.rejects(Promise.resolve(d.decode(framed(3, V1, input('o')))), (err: unknown) => isFatal(err) && err.code === ErrorCodes.AUTHENTICATION_FAILED);
+    assert.equal(source.calls.get(3), calls + 1);
     d.close();
   });
 });

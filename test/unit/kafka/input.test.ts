@@ -527,4 +527,39 @@ describe('KafkaInput, a decoder whose dependency is down', () => {
     assert.deepEqual(sink.accepted.map(sourceKey), batch.map((i) => `0:${i.record.offset}`), 'every input scored once');
     assert.ok(sink.accepted.every((m) => m.topic === OUTPUT));
   });
+
+  test('a dependency that refuses us (a fatal error): reported once through onFatal, the batch not taken, nothing written or committed past what was', within, async (t) => {
+    const raw = rawAvroDecoder(f.inType);
+    const health = new RetryingHealth({ name: 'schemaRegistryReachable', logger: silentLogger, backoffMs: 1 });
+    t.after(() => health.close());
+    let refusing = false;
+    const decoder: InputDecoder = {
+      health,
+      decode: (value) =>
+        refusing
+          ? Promise.reject(new StreamserveError(ErrorCodes.AUTHORIZATION_FAILED, 'the Schema Registry at http://r refused access (HTTP 403)'))
+          : Promise.resolve(raw.decode(value)),
+      close: () => health.close(),
+    };
+    const sink = new StubSink();
+    const fatal: Error[] = [];
+    const h = await startInput(t, f, { output: { sink }, decoder, onFatal: (err) => fatal.push(err) });
+    const first = goodInputs(f, 0, 0, 5);
+    await h.fetch(first);
+    await h.input.drain();
+    assert.deepEqual(sink.accepted.map(sourceKey), first.map((i) => `0:${i.record.offset}`));
+
+    refusing = true;
+    const second = goodInputs(f, 0, 5, 5);
+    assert.equal(await h.offer(second), false, 'not taken');
+    assert.equal(await h.offer(goodInputs(f, 1, 0, 3)), false, 'nor any other batch that needs the registry');
+    assert.deepEqual(fatal.map((e) => (e as StreamserveError).code), [ErrorCodes.AUTHORIZATION_FAILED], 'reported once');
+    assert.equal(h.input.checks().schemaRegistryReachable, true, 'not an outage: the registry answered');
+    assert.equal(h.input.inflight, 0);
+    await h.input.drain();
+    assert.equal(sink.accepted.length, first.length, 'nothing more written, nothing dead-lettered');
+    const committed = h.consumer.commits.flat();
+    assert.equal(Math.max(...committed.filter((c) => c.partition === 0).map((c) => Number(c.offset))), 5, 'committed up to what was written, not past it');
+    assert.ok(committed.every((c) => c.partition === 0), 'nothing committed on the partition never written');
+  });
 });
