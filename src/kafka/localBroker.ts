@@ -4,7 +4,8 @@
  * and Maven once to download the jars.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, StreamserveError } from '../errors.js';
 
@@ -39,6 +40,10 @@ export interface LocalBroker {
   kill(): Promise<void>;
   /** Stops the broker if it runs and starts it again; by default on the same data. */
   restart(options?: { keepData: boolean }): Promise<void>;
+  /** SIGSTOP: the broker keeps its connections and answers nothing (a hang, or a long GC pause). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/kafka-local/kafka-local.sh', import.meta.url));
@@ -115,6 +120,22 @@ class ScriptBroker implements LocalBroker {
       throw brokerError(`kafka-local.sh ${command} failed for ${this.brokers[0]}: ${result.tail}`);
     }
     this.#running = false;
+  }
+
+  pause(): void {
+    process.kill(this.#pid(), 'SIGSTOP');
+  }
+
+  resume(): void {
+    process.kill(this.#pid(), 'SIGCONT');
+  }
+
+  /** The running broker's pid, from the script's pid file. */
+  #pid(): number {
+    const workDir = this.#workDir ?? join(SCRIPT, '..', `.kafka-${this.port}`);
+    const pid = this.#running ? Number(readFileSync(join(workDir, 'kafka.pid'), 'utf8').trim()) : NaN;
+    if (!Number.isInteger(pid) || pid <= 0) throw brokerError(`the local Kafka broker on ${this.brokers[0]} is not running`);
+    return pid;
   }
 
   #enqueue(operation: () => Promise<void>): Promise<void> {

@@ -10,9 +10,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import kafkajs, { type AclEntry } from 'kafkajs';
 import { createKafka, createTopics, withTimeout, type ReadMessage } from '../support/kafka.js';
 import { testTopics, type TestTopics } from '../integration/support/app.js';
+import { AclOperationTypes, AclResourceTypes, ResourcePatternTypes, changeAcls, denial, type Denied } from './support/acl.js';
 import { groupProgress, startOwnBroker, type OwnBroker } from './support/cluster.js';
 import { publishDemoInputs } from './support/inputs.js';
 import { Fleet, guaranteeArgs, instanceEnv, type Instance } from './support/instances.js';
@@ -22,11 +22,6 @@ import type { Expected, Guarantee, Outcome } from './support/tally.js';
 import { attempt, poll } from './support/wait.js';
 import { startCli } from '../integration/support/process.js';
 
-// kafkajs is CommonJS and Node finds no named export for these enums.
-const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
-type AclOperation = (typeof AclOperationTypes)[keyof typeof AclOperationTypes];
-type AclResource = (typeof AclResourceTypes)[keyof typeof AclResourceTypes];
-type PatternType = (typeof ResourcePatternTypes)[keyof typeof ResourcePatternTypes];
 
 const PARTITIONS = 3;
 /** Inputs before the ACL, and after it (so a write is refused even if the first ones were all written by then). */
@@ -40,7 +35,7 @@ interface Scenario {
   name: string;
   mode: Guarantee;
   /** The resource denied to User:ANONYMOUS and the operation refused on it. */
-  acl: (t: TestTopics) => { resourceType: AclResource; resourceName: string; resourcePatternType: PatternType; operation: AclOperation };
+  acl: (t: TestTopics) => Denied;
   /** What the logged error's message must name. */
   named: (t: TestTopics) => RegExp;
   /** Readiness checks of which one must be false (besides `running`) while the process stops. */
@@ -244,27 +239,6 @@ function assertNothingCommittedPast(committed: ReadonlyMap<number, number>, writ
   const past: string[] = [];
   for (const [partition, offset] of committed) for (let o = 0; o < offset; o++) if (!written.has(`${partition}:${o}`)) past.push(`${partition}:${o}`);
   assert.deepEqual(past.slice(0, 5), [], `${past.length} input offsets were committed without their outcome written`);
-}
-
-/** Everything allowed on the resource but the operation: DENY wins over ALLOW, and the ALLOW keeps DESCRIBE etc. */
-function denial(r: ReturnType<Scenario['acl']>): AclEntry[] {
-  const base = { resourceType: r.resourceType, resourceName: r.resourceName, resourcePatternType: r.resourcePatternType, principal: 'User:ANONYMOUS', host: '*' };
-  return [
-    // A resource with any ACL is closed to everyone not allowed by one (allow.everyone.if.no.acl.found no longer applies).
-    { ...base, operation: AclOperationTypes.ALL, permissionType: AclPermissionTypes.ALLOW },
-    { ...base, operation: r.operation, permissionType: AclPermissionTypes.DENY },
-  ];
-}
-
-async function changeAcls(brokers: string[], change: 'create' | 'delete', acls: AclEntry[]): Promise<void> {
-  const admin = createKafka(brokers).admin();
-  await admin.connect();
-  try {
-    if (change === 'create') await admin.createAcls({ acl: acls });
-    else await admin.deleteAcls({ filters: acls });
-  } finally {
-    await withTimeout(admin.disconnect(), 10_000, 'admin disconnect');
-  }
 }
 
 /** The group's committed offset of each partition of `topic` that has one. */
