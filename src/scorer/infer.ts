@@ -34,7 +34,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /**
  * Scores rows, isolating failures: if the model rejects a batch (or times out on it) while it still scores the
  * known-good row, the batch is halved until the failing rows are found; only those become `infer` errors and every
- * other row is scored. A row that hangs the model every time is found the same way, one timeout per halving. If the
+ * other row is scored. A row that hangs the model every time is found the same way, one timeout per halving, and
+ * must hang it once more after the known-good row passed (a model that stalled once hangs no row). If the
  * known-good row fails too, rejects with ModelUnavailable and answers nothing. Outputs that are not finite are
  * per-row errors too (BAD_MODEL_OUTPUT).
  */
@@ -76,6 +77,19 @@ async function scoreRange(
 
   if (output === undefined) {
     if (!(await scoresKnownGood(model, options))) throw new ModelUnavailable(failure);
+    // One timeout may be the model's own (a process that stalled, since replaced): a row hangs the model only if
+    // it hangs it again once the model is known to work.
+    if (count === 1 && failure instanceof InferenceTimeout) {
+      const started = performance.now();
+      try {
+        output = await callModel(model, input, count, options.timeoutMs ?? 0);
+        options.onModelCall?.(count, (performance.now() - started) / 1000);
+      } catch (err) {
+        failure = err;
+      }
+    }
+  }
+  if (output === undefined) {
     if (count === 1) {
       results[from] =
         failure instanceof InferenceTimeout

@@ -168,7 +168,21 @@ describe('scoreRows', () => {
     const results = await scoreRows(hanging, rows, { ...noWait, timeoutMs: 30, knownGood: Float32Array.of(9, 9) });
     assertFailed(results[1], ErrorCodes.INFERENCE_TIMEOUT, 'the hanging row');
     for (const i of [0, 2, 3]) assertScored(results[i], rows[i]!, `row ${i}`);
-    assert.equal(restarts, 3, 'one timeout (and restart) per halving: 4 rows, 2 rows, 1 row');
+    assert.equal(restarts, 4, 'one timeout (and restart) per halving: 4 rows, 2 rows, 1 row, and the row once more');
+  });
+
+  test('a model that stalls once (a hung process, replaced) dead-letters nothing, even a batch of one row', async () => {
+    const model = new StubModel({ signature, outputs: sumDiff });
+    let stalls = 1;
+    let restarts = 0;
+    const stalling = Object.assign(Object.create(model) as StubModel, {
+      predict: (rows: Float32Array, count: number) => (stalls-- > 0 ? new Promise<Float32Array>(() => {}) : model.predict(rows, count)),
+      restart: async () => void restarts++,
+    });
+    const rows = rowsOf([2, 2]);
+    const results = await scoreRows(stalling, rows, { ...noWait, timeoutMs: 30, knownGood: Float32Array.of(9, 9) });
+    assertScored(results[0], rows[0]!, 'the row the stalled call held');
+    assert.equal(restarts, 1, 'the stalled call abandoned and the runtime restarted once');
   });
 
   test('a model that hangs on everything, the known-good row too, is unavailable', async () => {
