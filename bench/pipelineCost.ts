@@ -96,6 +96,7 @@ class ReplayingConsumer implements InputConsumer {
   setPaused(paused: boolean): void {
     this.paused = paused;
   }
+  rejoin(): void {}
   pauseForGood(): void {}
   stopFetching(): void {}
   close(): Promise<void> {

@@ -56,6 +56,7 @@ export class GroupConsumer implements InputConsumer {
   #restartTimer: NodeJS.Timeout | null = null;
   #restartDelayMs = FIRST_RESTART_DELAY_MS;
   #closing: Promise<void> | null = null;
+  #rejoining: Promise<void> | null = null;
 
   constructor(options: GroupConsumerOptions) {
     this.#o = options;
@@ -173,6 +174,27 @@ export class GroupConsumer implements InputConsumer {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#applyPauses();
+  }
+
+  /**
+   * Leaves the group and joins it again, so every partition is assigned afresh and fetched from its committed offset
+   * (the input's way back to a partition it was fenced on without a rebalance). A failed rejoin is retried like a
+   * crash. Calls while one is under way join it.
+   */
+  rejoin(): void {
+    if (this.#closing || this.#rejoining) return;
+    this.#rejoining = (async () => {
+      this.#joined = false;
+      this.#up = false;
+      try {
+        await this.#consumer.stop();
+        if (!this.#closing) await this.#run();
+      } catch (err) {
+        if (!this.#closing) this.#log.warn({ err, restartInMs: this.#scheduleRestart() }, 'rejoining the group failed; retrying');
+      } finally {
+        this.#rejoining = null;
+      }
+    })();
   }
 
   /** Leaves the group and disconnects (kafkajs waits for a running eachBatch). Call after the last commit. Idempotent. */

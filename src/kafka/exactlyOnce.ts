@@ -132,8 +132,9 @@ export class ExactlyOnceOutput implements KafkaOutput {
       attempt,
       (err, retryInMs) => {
         if (isStreamserveError(err) && err.code === ErrorCodes.PRODUCER_FENCED) {
-          this.#o.logger.warn({ err, topic, partition }, 'fenced by a newer owner of the partition; dropping its in-flight outcomes');
+          this.#o.logger.warn({ err, topic, partition }, 'fenced; dropping the partition\'s in-flight outcomes');
           tracker.lose(topic, partition);
+          this.#o.onLost(topic, partition);
           return 'drop';
         }
         if (isFatal(err)) {

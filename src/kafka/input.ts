@@ -20,6 +20,9 @@ import type { KafkaOutput, OutputContext } from './output.js';
 import { toInputRecord, tpKey, type InputRecord, type OutboundMessage } from './records.js';
 import { WriteQueue } from './writeQueue.js';
 
+/** How long a partition lost to a fence waits for the rebalance that would revoke it before the consumer rejoins. */
+const REJOIN_AFTER_FENCE_MS = 3000;
+
 export interface KafkaInputOptions {
   kafka: KafkaClient;
   consumer: ConsumerSettings;
@@ -47,6 +50,8 @@ export interface KafkaInputOptions {
    */
   onFatal: (err: Error) => void;
   now?: () => number;
+  /** How long a partition lost to a fence waits for a rebalance before the consumer rejoins (default 3 s). */
+  rejoinAfterFenceMs?: number;
 }
 
 /**
@@ -89,7 +94,7 @@ export class KafkaInput {
       options.onFatal(err);
     };
     this.#fatal = onFatal;
-    this.#output = options.output({ tracker: this.#tracker, commitMetadata: metadata, onFatal });
+    this.#output = options.output({ tracker: this.#tracker, commitMetadata: metadata, onFatal, onLost: (t, p) => this.#lost(t, p) });
     const consumerOptions: GroupConsumerOptions = {
       ...options.consumer,
       kafka: options.kafka,
@@ -284,8 +289,27 @@ export class KafkaInput {
     return claim;
   }
 
+  /**
+   * A partition lost to a fence: a newer owner comes with a rebalance that revokes it here. A fence can also come
+   * without one — the transaction coordinator bumps the epoch of a transaction it aborted on timeout (a broker
+   * paused or restarted mid-transaction) — and then nothing of the partition would be taken in again, ever. So if it
+   * is still assigned and still lost after a while, the consumer rejoins the group: the new assignment claims it
+   * again (fence, re-read the committed offset) and reads it from there.
+   */
+  #lost(topic: string, partition: number): void {
+    const timer = setTimeout(() => {
+      if (this.#closing || !this.#tracker.isLost(topic, partition)) return;
+      if (!this.#assigned.some((a) => a.topic === topic && a.partition === partition)) return;
+      this.#log.warn({ topic, partition }, 'fenced without a rebalance; rejoining the group to read the partition again from its committed offset');
+      this.#consumer.rejoin();
+    }, this.#o.rejoinAfterFenceMs ?? REJOIN_AFTER_FENCE_MS);
+    timer.unref();
+  }
+
   #assign(assignment: TopicPartition[]): void {
     const keep = new Set(assignment.map((a) => tpKey(a.topic, a.partition)));
+    // A lost partition assigned again is claimed again: fenced anew, its committed offset re-read.
+    for (const a of assignment) if (this.#tracker.isLost(a.topic, a.partition)) this.#claims.delete(tpKey(a.topic, a.partition));
     for (const a of this.#tracker.partitions()) {
       // Revoked: outcomes still in flight are dropped and never committed by us; the new owner scores them again.
       if (!keep.has(tpKey(a.topic, a.partition))) this.#tracker.forget(a.topic, a.partition);

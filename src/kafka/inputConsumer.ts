@@ -40,6 +40,8 @@ export interface InputConsumer {
   start(handler: BatchHandler): Promise<void>;
   commit(positions: readonly (CommitPosition & { metadata?: string | null })[]): Promise<void>;
   setPaused(paused: boolean): void;
+  /** Leaves the group and joins it again: every partition assigned afresh, read from its committed offset. */
+  rejoin(): void;
   pauseForGood(partition: number): void;
   stopFetching(): void;
   close(): Promise<void>;

@@ -165,6 +165,11 @@ export class OffsetTracker {
     this.#lost.add(tpKey(topic, partition));
   }
 
+  /** Whether the partition was lost to a fence and not assigned again since. */
+  isLost(topic: string, partition: number): boolean {
+    return this.#lost.size > 0 && this.#lost.has(tpKey(topic, partition));
+  }
+
   /** A (re)join assigned these partitions: lost ones among them may be taken in again. */
   assigned(partitions: readonly { topic: string; partition: number }[]): void {
     for (const p of partitions) this.#lost.delete(tpKey(p.topic, p.partition));

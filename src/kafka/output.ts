@@ -50,6 +50,11 @@ export interface OutputContext {
   commitMetadata: (topic: string, partition: number) => string | null;
   /** Called (once) when the output failed for good: the process should stop, committing only what was written. */
   onFatal: (err: Error) => void;
+  /**
+   * Called when a partition was lost to a fence (exactly-once) and its in-flight outcomes dropped: the input reads it
+   * again from its committed offset unless a rebalance takes it away.
+   */
+  onLost: (topic: string, partition: number) => void;
 }
 
 /**

@@ -458,6 +458,34 @@ describe('KafkaInput, exactly-once', () => {
     assert.equal(h.input.status().find((s) => s.partition === 1)!.committedOffset, null);
   });
 
+  test('a partition fenced without a rebalance (a coordinator that aborted its transaction on timeout) is read again: the consumer rejoins, the new assignment claims it anew', within, async (t) => {
+    let fences = 1;
+    const fenced = new StreamserveError(ErrorCodes.PRODUCER_FENCED, 'epoch bumped by the coordinator');
+    const producers = new StubProducers((commit) => (commit.source.partition === 1 && fences-- > 0 ? fenced : null));
+    const h = await startInput(t, f, { output: { producers }, rejoinAfterFenceMs: 20 });
+    await h.fetch(goodInputs(f, 1, 0, 4));
+    await waitFor(() => h.consumer.rejoins === 1, { what: 'the consumer asked to rejoin the group' });
+    assert.equal(producers.committed.length, 0, 'nothing of the fenced partition committed before it is claimed again');
+    const claims = producers.fences;
+    // The rejoin's assignment keeps the partition; kafkajs fetches it again from its committed offset (none: 0).
+    h.consumer.options.onAssigned([0, 1, 2].map((partition) => ({ topic: TOPIC, partition })));
+    await h.fetch(goodInputs(f, 1, 0, 4));
+    await h.input.drain();
+    assert.equal(producers.fences, claims + 1, 'claimed again: fenced anew before its records were taken');
+    assert.deepEqual(producers.committed.map((c) => [c.source.partition, sourceOffsets(c.messages), c.nextOffset]), [[1, offsets(0, 4), '4']], 'every input of it written once, after the rejoin');
+  });
+
+  test('a partition fenced by a newer owner and revoked by the rebalance that follows: no rejoin', within, async (t) => {
+    const fenced = new StreamserveError(ErrorCodes.PRODUCER_FENCED, 'another owner took over');
+    const producers = new StubProducers((commit) => (commit.source.partition === 1 ? fenced : null));
+    const h = await startInput(t, f, { output: { producers }, rejoinAfterFenceMs: 50 });
+    await h.fetch(goodInputs(f, 1, 0, 4));
+    await waitFor(() => producers.failures === 1, { what: 'the fenced transaction' });
+    h.consumer.options.onAssigned([0, 2].map((partition) => ({ topic: TOPIC, partition })));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(h.consumer.rejoins, 0, 'the rebalance took the partition away: nothing to read again');
+  });
+
   test('a transaction refused for good (TRANSACTIONAL_ID_AUTHORIZATION_FAILED) is not fencing: reported once, not retried, nothing more written', within, async (t) => {
     const refused = kafkaFailure(protocolError('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 53), { operation: 'write', transactionalId: 'g-inputs-1' }, { code: ErrorCodes.PRODUCE_FAILED, message: 'x' });
     assert.equal(refused.code, ErrorCodes.AUTHORIZATION_FAILED);

@@ -192,6 +192,12 @@ export class StubConsumer implements InputConsumer {
     this.pauses.push(paused);
   }
 
+  /** How many times the input asked to rejoin the group. */
+  rejoins = 0;
+  rejoin(): void {
+    this.rejoins++;
+  }
+
   pauseForGood(): void {}
   stopFetching(): void {}
   close = (): Promise<void> => Promise.resolve();
@@ -227,7 +233,7 @@ export interface Harness {
   offer(inputs: readonly Input[]): Promise<boolean>;
 }
 
-export interface HarnessOptions extends Partial<Pick<KafkaInputOptions, 'maxInflightRecords' | 'interactiveInflightRecords' | 'commitIntervalMs'>> {
+export interface HarnessOptions extends Partial<Pick<KafkaInputOptions, 'maxInflightRecords' | 'interactiveInflightRecords' | 'commitIntervalMs' | 'rejoinAfterFenceMs'>> {
   output: { sink: StubSink; health?: Omit<WriteHealthOptions, 'logger'> } | { producers: StubProducers };
   model?: StubModel;
   maxBatchSize?: number;
@@ -268,6 +274,7 @@ export async function startInput(t: TestContext, f: Fixtures, options: HarnessOp
     commitIntervalMs: options.commitIntervalMs ?? 0,
     maxInflightRecords: options.maxInflightRecords ?? 10_000,
     ...(options.interactiveInflightRecords === undefined ? {} : { interactiveInflightRecords: options.interactiveInflightRecords }),
+    ...(options.rejoinAfterFenceMs === undefined ? {} : { rejoinAfterFenceMs: options.rejoinAfterFenceMs }),
     logger: silentLogger,
     onFatal: options.onFatal ?? ((err) => assert.fail(err)),
     now: () => NOW,
