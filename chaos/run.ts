@@ -164,6 +164,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let registry: LocalRegistry | undefined;
   const fleet = new Fleet();
   const logs = join(tmpdir(), uniqueName('streamserve-chaos'));
+  // Interrupted (Ctrl-C): the instances must not outlive the run (the broker and registry stop by their watchdogs).
+  const interrupted = (signal: NodeJS.Signals) => {
+    for (const i of fleet.instances) if (i.exit === undefined) i.proc.child.kill('SIGKILL');
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     registry = await startOwnRegistry((line) => log(line));
     const brokers = own.broker.brokers;
@@ -262,6 +269,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     fleet.dumpLogs(logs);
     throw new Error(`${messageOf(err)} (instance logs in ${logs})`, { cause: err });
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await fleet.killAll();
     await registry?.stop();
     await own.cleanup();
