@@ -96,7 +96,9 @@ class ReplayingConsumer implements InputConsumer {
   setPaused(paused: boolean): void {
     this.paused = paused;
   }
-  rejoin(): void {}
+  rejoin(): boolean {
+    return true;
+  }
   pauseForGood(): void {}
   stopFetching(): void {}
   close(): Promise<void> {

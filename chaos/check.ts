@@ -19,9 +19,9 @@ export interface WindowFigures {
   outOfOrder: number;
   /** First outcomes that are not what the input must become (a prediction for poison, a dead letter for a valid input, the wrong code). */
   wrong: number;
-  /** The longest time in the window with no outcome written (ms). */
+  /** The longest time in the window with no prediction written (ms; a dead letter's timestamp is its input's). */
   longestGapMs: number;
-  /** The longest time from an input's generation to its first outcome (ms). */
+  /** The longest time from an input's generation to its first outcome, when that is a prediction (ms). */
   maxLatencyMs: number;
   /** A few examples of each problem. */
   examples: Record<Problem, string[]>;
@@ -74,8 +74,9 @@ export async function checkGroup(brokers: string[], topics: TestTopics, windowSt
     const partition = headerString(m.headers, Header.sourcePartition);
     const offset = Number(headerString(m.headers, Header.sourceOffset));
     const input = inputs.get(`${partition}@${offset}`);
-    const at = Number(m.timestamp);
-    outcomeTimes.push(at);
+    // A dead letter keeps its input's timestamp (a copy of the input): only a prediction's says when it was written.
+    const at = kind === 'prediction' ? Number(m.timestamp) : Number.NaN;
+    if (kind === 'prediction') outcomeTimes.push(at);
     if (input === undefined) {
       unknown++;
       return;
@@ -108,7 +109,7 @@ export async function checkGroup(brokers: string[], topics: TestTopics, windowSt
       if (input.outcomes > 1) note(f, 'duplicated', `${input.outcomes}× ${where} (${input.key})`);
       if (input.outOfOrder) note(f, 'outOfOrder', `out of order ${where} (${input.key})`);
       if (input.firstWrong !== undefined) note(f, 'wrong', `${where}: ${input.firstWrong}, must be ${input.expect}`);
-      if (input.outcomes > 0) f.maxLatencyMs = Math.max(f.maxLatencyMs, input.firstAt - input.at);
+      if (input.outcomes > 0 && !Number.isNaN(input.firstAt)) f.maxLatencyMs = Math.max(f.maxLatencyMs, input.firstAt - input.at);
     }
   }
   outcomeTimes.sort((a, b) => a - b);

@@ -134,16 +134,24 @@ class Group {
     return true;
   }
 
-  /** SIGTERM to every instance; their exit codes. */
+  /** Counts the exits the supervisor has not seen yet, then SIGTERMs every instance: a graceful stop must exit 0. */
   async stopAll(): Promise<(number | string)[]> {
+    for (const i of this.slots) if (i !== undefined && i.exit !== undefined) this.#countExit(i);
     const running = this.slots.filter((i): i is Instance => i !== undefined && i.exit === undefined);
     for (const i of running) this.#killed.add(i);
-    return Promise.all(running.map((i) => i.kill('SIGTERM', 60_000)));
+    const codes = await Promise.all(running.map((i) => i.kill('SIGTERM', 60_000)));
+    codes.forEach((code, n) => {
+      if (code === 0) return;
+      this.exits.unexpected++;
+      this.unexpected.push(`${running[n]!.name} exit ${String(code)} on SIGTERM (a graceful stop exits 0):\n${running[n]!.stderrTail(2000)}`);
+    });
+    return codes;
   }
 
   #countExit(instance: Instance): void {
     if (this.#killed.has(instance)) this.exits.killed++;
-    else if (instance.exit === 1 && /AUTHORIZATION_FAILED/.test(instance.stderrTail(20_000))) this.exits.acl++;
+    // the denial's, by design: exit 1 while a denial is in force (or just lifted), on a fatal AUTHORIZATION_FAILED
+    else if (this.denying && instance.exit === 1 && [...instance.logLines('streamserve failed'), ...instance.logLines('startup failed')].some((l) => JSON.stringify(l).includes('AUTHORIZATION_FAILED'))) this.exits.acl++;
     else {
       this.exits.unexpected++;
       this.unexpected.push(`${instance.name} exit ${String(instance.exit)}${this.denying ? ' (during an ACL denial)' : ''}:\n${instance.stderrTail(2000)}`);
@@ -325,11 +333,8 @@ async function inject(planned: PlannedFault, { own, registry, groups, log }: Wor
       const instance = group!.slots[slot];
       const model = instance === undefined || instance.exit !== undefined ? undefined : modelHostChildren(instance.pid)[0];
       if (model === undefined) return record('no model process (its instance was starting)');
-      if (planned.kind === 'model-kill') {
-        process.kill(model, 'SIGKILL');
-        return record();
-      }
-      process.kill(model, 'SIGSTOP');
+      if (!signal(model, planned.kind === 'model-kill' ? 'SIGKILL' : 'SIGSTOP')) return record('the model process exited just before');
+      if (planned.kind === 'model-kill') return record();
       await sleep(planned.holdMs);
       try {
         process.kill(model, 'SIGCONT');
@@ -437,6 +442,16 @@ async function retrying(fn: () => Promise<void>, log: (line: string) => void): P
       log(`chaos: ${messageOf(err)}; trying again`);
       await sleep(1_000);
     }
+  }
+}
+
+/** Sends a signal; false when the process is gone already. */
+function signal(pid: number, name: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -71,7 +71,7 @@ export class GroupConsumer implements InputConsumer {
       allowAutoTopicCreation: false,
       // kafkajs restarts itself after what it counts as retriable, which includes its retries running out on an
       // authorization error: a fatal error (src/kafka/errors.ts) is ours to report instead.
-      retry: { retries: 10, restartOnFailure: (err) => Promise.resolve(classifyKafkaError(err).kind !== 'fatal') },
+      retry: { retries: 10, restartOnFailure: (err) => Promise.resolve(!this.#closing && classifyKafkaError(err).kind !== 'fatal') },
     });
     this.#fetches = new FetchWatch({ stallMs: options.fetchMaxWaitMs + FETCH_STALL_GRACE_MS, forgetMs: FETCH_FORGET_MS });
     const { events } = this.#consumer;
@@ -179,10 +179,13 @@ export class GroupConsumer implements InputConsumer {
   /**
    * Leaves the group and joins it again, so every partition is assigned afresh and fetched from its committed offset
    * (the input's way back to a partition it was fenced on without a rebalance). A failed rejoin is retried like a
-   * crash. Calls while one is under way join it.
+   * crash. False, doing nothing, while the consumer is not settled in the group (joining, restarting, rejoining) or
+   * is stopping.
    */
-  rejoin(): void {
-    if (this.#closing || this.#rejoining) return;
+  rejoin(): boolean {
+    // Only from a settled membership: kafkajs' stop() does nothing to a consumer still joining (its runner would go
+    // on fetching beside the new one), and a join under way assigns everything afresh anyway.
+    if (this.#closing || this.#stopped || this.#rejoining || this.#restartTimer || !this.#up || !this.#joined) return false;
     this.#rejoining = (async () => {
       this.#joined = false;
       this.#up = false;
@@ -190,11 +193,12 @@ export class GroupConsumer implements InputConsumer {
         await this.#consumer.stop();
         if (!this.#closing) await this.#run();
       } catch (err) {
-        if (!this.#closing) this.#log.warn({ err, restartInMs: this.#scheduleRestart() }, 'rejoining the group failed; retrying');
+        if (!this.#closing && !this.#restartTimer) this.#log.warn({ err, restartInMs: this.#scheduleRestart() }, 'rejoining the group failed; retrying');
       } finally {
         this.#rejoining = null;
       }
     })();
+    return true;
   }
 
   /** Leaves the group and disconnects (kafkajs waits for a running eachBatch). Call after the last commit. Idempotent. */
@@ -203,6 +207,7 @@ export class GroupConsumer implements InputConsumer {
       this.stopFetching();
       if (this.#restartTimer) clearTimeout(this.#restartTimer);
       this.#joined = false;
+      await this.#rejoining?.catch(() => {});
       await this.#consumer.disconnect();
     })();
     return this.#closing;

@@ -120,11 +120,13 @@ export class ExactlyOnceOutput implements KafkaOutput {
     const nextOffset = tracker.committableWith(topic, partition, g.records.map((r) => r.offset));
     if (nextOffset === null || nextOffset === tracker.committedOffset(topic, partition)) return g.records.length === 0;
     const commit = { source: { topic, partition }, messages: g.messages, nextOffset };
+    // What the group had committed when these outcomes were taken on: the transaction carries them from here.
+    const from = tracker.committedOffset(topic, partition) ?? g.records[0]?.offset ?? null;
     let failedBefore = false;
     const attempt = async (): Promise<void> => {
       // A failed attempt may still have committed (the broker wrote the commit, its answer was lost): find out
       // before writing the outcomes again.
-      if (failedBefore && (await this.#committedSince(topic, partition, nextOffset))) return;
+      if (failedBefore && (await this.#committedSince(topic, partition, from, nextOffset))) return;
       failedBefore = true;
       await this.#o.producers.commit(commit);
     };
@@ -163,11 +165,20 @@ export class ExactlyOnceOutput implements KafkaOutput {
    * next offset, its outcomes are written. (The Java client instead retries EndTxn on the same producer until it is
    * answered; kafkajs does not retry EndTxn, and the sink drops a producer whose transaction failed.)
    */
-  async #committedSince(topic: string, partition: number, nextOffset: string): Promise<boolean> {
+  async #committedSince(topic: string, partition: number, from: string | null, nextOffset: string): Promise<boolean> {
     await this.#o.producers.fence(topic, partition);
     const committed = (await this.#o.offsets.committed(topic)).get(partition);
-    if (committed === undefined || BigInt(committed) < BigInt(nextOffset)) return false;
-    this.#o.logger.info({ topic, partition, committed, nextOffset }, 'the failed transaction had committed; not writing its outcomes again');
-    return true;
+    if (committed !== undefined && BigInt(committed) >= BigInt(nextOffset)) {
+      this.#o.logger.info({ topic, partition, committed, nextOffset }, 'the failed transaction had committed; not writing its outcomes again');
+      return true;
+    }
+    // Committed past where this transaction began, but short of its end: another owner took the partition over
+    // (this instance is a zombie that has not seen the rebalance yet) and wrote some of these outcomes. Writing them
+    // again would repeat those; the fence just now took the partition from that owner, who gets it back (a fence
+    // without a rebalance makes it rejoin, src/kafka/input.ts).
+    if (committed !== undefined && from !== null && BigInt(committed) > BigInt(from)) {
+      throw new StreamserveError(ErrorCodes.PRODUCER_FENCED, `${topic}:${partition} was committed to ${committed} by another owner while this transaction (from ${from}) was retried`);
+    }
+    return false;
   }
 }

@@ -78,6 +78,10 @@ export class KafkaInput {
   /** Reports a fatal failure once (the owner stops the input). */
   readonly #fatal: (err: Error) => void;
   #assigned: TopicPartition[] = [];
+  /** Per partition lost to a fence: the check whether the consumer must rejoin to read it again. */
+  readonly #rejoinTimers = new Map<string, NodeJS.Timeout>();
+  /** stopFetching() was called: no rejoin any more (a graceful stop drains, it does not read again). */
+  #stopping = false;
   #closing: Record<string, Promise<void>> | null = null;
 
   constructor(options: KafkaInputOptions) {
@@ -165,6 +169,9 @@ export class KafkaInput {
 
   /** Stops fetching but stays in the group, so what is in flight can still be written and committed. */
   stopFetching(): void {
+    this.#stopping = true;
+    for (const timer of this.#rejoinTimers.values()) clearTimeout(timer);
+    this.#rejoinTimers.clear();
     this.#consumer.stopFetching();
     this.#lag.stop();
   }
@@ -297,13 +304,20 @@ export class KafkaInput {
    * again (fence, re-read the committed offset) and reads it from there.
    */
   #lost(topic: string, partition: number): void {
-    const timer = setTimeout(() => {
-      if (this.#closing || !this.#tracker.isLost(topic, partition)) return;
+    const key = tpKey(topic, partition);
+    if (this.#rejoinTimers.has(key)) return;
+    const check = () => {
+      this.#rejoinTimers.delete(key);
+      if (this.#stopping || !this.#tracker.isLost(topic, partition)) return;
       if (!this.#assigned.some((a) => a.topic === topic && a.partition === partition)) return;
-      this.#log.warn({ topic, partition }, 'fenced without a rebalance; rejoining the group to read the partition again from its committed offset');
-      this.#consumer.rejoin();
-    }, this.#o.rejoinAfterFenceMs ?? REJOIN_AFTER_FENCE_MS);
-    timer.unref();
+      if (this.#consumer.rejoin()) {
+        this.#log.warn({ topic, partition }, 'fenced without a rebalance; rejoining the group to read the partition again from its committed offset');
+        return;
+      }
+      // A join is under way (its assignment settles the partition either way): look again after it.
+      this.#rejoinTimers.set(key, setTimeout(check, this.#o.rejoinAfterFenceMs ?? REJOIN_AFTER_FENCE_MS).unref());
+    };
+    this.#rejoinTimers.set(key, setTimeout(check, this.#o.rejoinAfterFenceMs ?? REJOIN_AFTER_FENCE_MS).unref());
   }
 
   #assign(assignment: TopicPartition[]): void {

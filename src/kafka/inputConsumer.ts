@@ -40,8 +40,11 @@ export interface InputConsumer {
   start(handler: BatchHandler): Promise<void>;
   commit(positions: readonly (CommitPosition & { metadata?: string | null })[]): Promise<void>;
   setPaused(paused: boolean): void;
-  /** Leaves the group and joins it again: every partition assigned afresh, read from its committed offset. */
-  rejoin(): void;
+  /**
+   * Leaves the group and joins it again: every partition assigned afresh, read from its committed offset. False
+   * (nothing done) while a join is already under way or the consumer is stopping.
+   */
+  rejoin(): boolean;
   pauseForGood(partition: number): void;
   stopFetching(): void;
   close(): Promise<void>;

@@ -52,6 +52,8 @@ async function scoreRange(
   to: number,
   results: RowResult[],
   options: InferOptions,
+  /** Trying once more a single row whose call timed out. */
+  confirming = false,
 ): Promise<void> {
   const count = to - from;
   if (count === 0) return;
@@ -77,20 +79,11 @@ async function scoreRange(
 
   if (output === undefined) {
     if (!(await scoresKnownGood(model, options))) throw new ModelUnavailable(failure);
-    // One timeout may be the model's own (a process that stalled, since replaced): a row hangs the model only if
-    // it hangs it again once the model is known to work.
-    if (count === 1 && failure instanceof InferenceTimeout) {
-      const started = performance.now();
-      try {
-        output = await callModel(model, input, count, options.timeoutMs ?? 0);
-        options.onModelCall?.(count, (performance.now() - started) / 1000);
-      } catch (err) {
-        failure = err;
-      }
-    }
-  }
-  if (output === undefined) {
     if (count === 1) {
+      // One timeout may be the model's own (a process that stalled, since replaced): a row hangs the model only if
+      // it hangs it again once the model is known to work. The second try goes the whole way again (retries, the
+      // known-good check), so a model that fails it otherwise is judged as any failure is.
+      if (failure instanceof InferenceTimeout && !confirming) return scoreRange(model, rows, from, to, results, options, true);
       results[from] =
         failure instanceof InferenceTimeout
           ? new RecordError('infer', ErrorCodes.INFERENCE_TIMEOUT, `the model hangs on this input: ${failure.message}`, { cause: failure })

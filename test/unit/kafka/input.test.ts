@@ -414,6 +414,22 @@ describe('KafkaInput, exactly-once', () => {
     assert.equal(h.input.status()[0]!.committedOffset, '10');
   });
 
+  test('a zombie retrying a failed transaction after a new owner committed part of its range writes nothing again: fenced, the partition dropped', within, async (t) => {
+    const inputs = goodInputs(f, 0, 0, 10);
+    let producers: StubProducers;
+    // Attempt 1 fails; meanwhile another owner claimed the partition and committed inputs 0–3.
+    producers = new StubProducers((_, attempt) => {
+      if (attempt !== 1) return null;
+      producers.elsewhere.set(0, '4');
+      return aborted(attempt);
+    });
+    const h = await startInput(t, f, { output: { producers }, maxBatchSize: 10, rejoinAfterFenceMs: 20 });
+    await h.fetch(inputs);
+    await waitFor(() => h.consumer.rejoins === 1, { what: 'the partition dropped as fenced, and the consumer asked to rejoin' });
+    assert.equal(producers.attempts, 1, 'the outcomes were not written again');
+    assert.equal(producers.committed.length, 0);
+  });
+
   test('abort() during failing transactions leaves those offsets uncommitted', within, async (t) => {
     const inputs = goodInputs(f, 0, 0, 12);
     const producers = new StubProducers((_, attempt) => (attempt >= 2 ? aborted(attempt) : null));

@@ -136,8 +136,11 @@ export class StubProducers extends Gate implements TransactionalProducers {
     }
   }
 
+  /** Offsets committed by another owner of the partition (a zombie's view of a takeover). */
+  readonly elsewhere = new Map<number, string>();
+
   offsets(): Map<number, string> {
-    return new Map(this.committed.map((c) => [c.source.partition, c.nextOffset]));
+    return new Map([...this.committed.map((c) => [c.source.partition, c.nextOffset] as const), ...this.elsewhere]);
   }
 
   fence = (): Promise<void> => {
@@ -194,8 +197,9 @@ export class StubConsumer implements InputConsumer {
 
   /** How many times the input asked to rejoin the group. */
   rejoins = 0;
-  rejoin(): void {
+  rejoin(): boolean {
     this.rejoins++;
+    return true;
   }
 
   pauseForGood(): void {}
