@@ -74,6 +74,8 @@ const PARTITIONS = 6;
 const KEYS = 64;
 const SAMPLE_MS = 1_000;
 const CATCH_UP_MS = 240_000;
+/** A refusal logged this long after a denial was lifted is still the denial's (the broker applies ACL changes late). */
+const DENIAL_GRACE_MS = 2_000;
 
 /** One delivery mode's group: its topics and its instances, each slot started again when it exits. */
 class Group {
@@ -89,8 +91,8 @@ class Group {
   readonly #fleet: Fleet;
   starts = 0;
   #supervising = false;
-  /** Set while an ACL denial is in force: an AUTHORIZATION_FAILED exit then is the design, not a failure. */
-  denying = false;
+  /** When ACL denials were in force (ms since epoch; no end yet while one is): AUTHORIZATION_FAILED then is the design. */
+  readonly denials: [number, number | undefined][] = [];
 
   constructor(guarantee: Guarantee, topics: TestTopics, instances: number, fleet: Fleet, env: () => Promise<Record<string, string>>) {
     this.guarantee = guarantee;
@@ -150,15 +152,23 @@ class Group {
 
   #countExit(instance: Instance): void {
     if (this.#killed.has(instance)) this.exits.killed++;
-    // the denial's, by design: exit 1 while a denial is in force (or just lifted), on a fatal AUTHORIZATION_FAILED
-    else if (this.denying && instance.exit === 1 && [...instance.logLines('streamserve failed'), ...instance.logLines('startup failed')].some((l) => JSON.stringify(l).includes('AUTHORIZATION_FAILED'))) this.exits.acl++;
+    // the denial's, by design: exit 1 on a fatal AUTHORIZATION_FAILED logged while a denial was in force (the
+    // graceful stop that follows may end after the denial is lifted)
+    else if (instance.exit === 1 && this.#refusedDuringDenial(instance)) this.exits.acl++;
     else {
       this.exits.unexpected++;
-      this.unexpected.push(`${instance.name} exit ${String(instance.exit)}${this.denying ? ' (during an ACL denial)' : ''}:\n${instance.stderrTail(2000)}`);
+      this.unexpected.push(`${instance.name} exit ${String(instance.exit)}:\n${instance.stderrTail(2000)}`);
     }
   }
 
-  async #start(slot: number): Promise<void> {
+  #refusedDuringDenial(instance: Instance): boolean {
+    return [...instance.logLines('streamserve failed'), ...instance.logLines('startup failed')].some((line) => {
+      const at = Number(line.time);
+      return JSON.stringify(line).includes('AUTHORIZATION_FAILED') && this.denials.some(([from, to]) => at >= from && at <= (to ?? Number.POSITIVE_INFINITY) + DENIAL_GRACE_MS);
+    });
+  }
+
+    async #start(slot: number): Promise<void> {
     this.slots[slot] = this.#fleet.run(await this.#env(), guaranteeArgs(this.guarantee));
     this.starts++;
   }
@@ -347,15 +357,14 @@ async function inject(planned: PlannedFault, { own, registry, groups, log }: Wor
       const acls = groups.flatMap((g) =>
         denial({ resourceType: AclResourceTypes.TOPIC, resourceName: g.topics.output, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.WRITE }),
       );
-      for (const g of groups) g.denying = true;
+      const window: [number, number | undefined] = [Date.now(), undefined];
+      for (const g of groups) g.denials.push(window);
       await changeAcls(own.broker.brokers, 'create', acls);
       try {
         await sleep(planned.holdMs);
       } finally {
         await retrying(() => changeAcls(own.broker.brokers, 'delete', acls), log);
-        // an instance that was refused just before the removal exits a moment later: still the denial's
-        await sleep(2_000);
-        for (const g of groups) g.denying = false;
+        window[1] = Date.now();
       }
       return record();
     }
