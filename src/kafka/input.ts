@@ -8,10 +8,11 @@ import { noopObserver, type Observer } from '../observer.js';
 import type { InputBounds } from './bounds.js';
 import { CommitScheduler } from './commits.js';
 import { decodeAll, decodedOrNot } from './decodeAll.js';
-import { isFatal } from './errors.js';
 import { GroupConsumer, type ConsumerSettings, type GroupConsumerOptions } from './consumer.js';
 import type { BatchHandler, FetchedBatch, InputConsumer, TopicPartition } from './inputConsumer.js';
 import { GroupOffsets } from './groupOffsets.js';
+import { PartitionClaims } from './claims.js';
+import { FenceRecovery } from './fenceRecovery.js';
 import { Intake } from './intake.js';
 import { LagWatch, type PartitionStatus } from './lag.js';
 import { OffsetTracker } from './offsetTracker.js';
@@ -73,15 +74,12 @@ export class KafkaInput {
   readonly #offsets: Pick<GroupOffsets, 'committed' | 'ends' | 'close'>;
   readonly #lag: LagWatch;
   readonly #handler: BatchHandler;
-  readonly #claims = new Map<string, Promise<string | null>>();
+  readonly #claims: PartitionClaims;
   readonly #intake: Intake;
   /** Reports a fatal failure once (the owner stops the input). */
   readonly #fatal: (err: Error) => void;
   #assigned: TopicPartition[] = [];
-  /** Per partition lost to a fence: the check whether the consumer must rejoin to read it again. */
-  readonly #rejoinTimers = new Map<string, NodeJS.Timeout>();
-  /** stopFetching() was called: no rejoin any more (a graceful stop drains, it does not read again). */
-  #stopping = false;
+  readonly #fences: FenceRecovery;
   #closing: Record<string, Promise<void>> | null = null;
 
   constructor(options: KafkaInputOptions) {
@@ -98,7 +96,7 @@ export class KafkaInput {
       options.onFatal(err);
     };
     this.#fatal = onFatal;
-    this.#output = options.output({ tracker: this.#tracker, commitMetadata: metadata, onFatal, onLost: (t, p) => this.#lost(t, p) });
+    this.#output = options.output({ tracker: this.#tracker, commitMetadata: metadata, onFatal, onLost: (t, p) => this.#fences.lost(t, p) });
     const consumerOptions: GroupConsumerOptions = {
       ...options.consumer,
       kafka: options.kafka,
@@ -107,6 +105,13 @@ export class KafkaInput {
       onFatal,
     };
     this.#consumer = options.createConsumer ? options.createConsumer(consumerOptions) : new GroupConsumer(consumerOptions);
+    this.#claims = new PartitionClaims((t, p) => this.#output.claim(t, p), this.#log);
+    this.#fences = new FenceRecovery({
+      delayMs: options.rejoinAfterFenceMs ?? REJOIN_AFTER_FENCE_MS,
+      stranded: (t, p) => this.#tracker.isLost(t, p) && this.#assigned.some((a) => a.topic === t && a.partition === p),
+      rejoin: () => this.#consumer.rejoin(),
+      logger: this.#log,
+    });
     this.#commits = this.#output.commitsOffsets
       ? null
       : new CommitScheduler({
@@ -169,9 +174,7 @@ export class KafkaInput {
 
   /** Stops fetching but stays in the group, so what is in flight can still be written and committed. */
   stopFetching(): void {
-    this.#stopping = true;
-    for (const timer of this.#rejoinTimers.values()) clearTimeout(timer);
-    this.#rejoinTimers.clear();
+    this.#fences.stop();
     this.#consumer.stopFetching();
     this.#lag.stop();
   }
@@ -205,7 +208,7 @@ export class KafkaInput {
 
   async #take(batch: FetchedBatch): Promise<boolean> {
     const { topic, partition } = batch;
-    const floor = await this.#claim(topic, partition);
+    const floor = await this.#claims.claim(topic, partition);
     if (!batch.current()) return false;
     let messages = batch.messages;
     if (floor !== null) {
@@ -279,51 +282,10 @@ export class KafkaInput {
     this.#consumer.pauseForGood(partition);
   }
 
-  #claim(topic: string, partition: number): Promise<string | null> {
-    const key = tpKey(topic, partition);
-    let claim = this.#claims.get(key);
-    if (!claim) {
-      claim = this.#output.claim(topic, partition);
-      this.#claims.set(key, claim);
-      // A failed claim is retried with the next batch (kafkajs fetches it again: nothing was resolved).
-      claim.catch((err: unknown) => {
-        // A fatal failure was reported by the output (and is logged once, where the process stops on it).
-        if (isFatal(err)) this.#log.warn({ code: err.code, topic, partition }, 'claiming partition failed for good');
-        else this.#log.warn({ err, topic, partition }, 'claiming partition failed');
-        if (this.#claims.get(key) === claim) this.#claims.delete(key);
-      });
-    }
-    return claim;
-  }
-
-  /**
-   * A partition lost to a fence: a newer owner comes with a rebalance that revokes it here. A fence can also come
-   * without one — the transaction coordinator bumps the epoch of a transaction it aborted on timeout (a broker
-   * paused or restarted mid-transaction) — and then nothing of the partition would be taken in again, ever. So if it
-   * is still assigned and still lost after a while, the consumer rejoins the group: the new assignment claims it
-   * again (fence, re-read the committed offset) and reads it from there.
-   */
-  #lost(topic: string, partition: number): void {
-    const key = tpKey(topic, partition);
-    if (this.#rejoinTimers.has(key)) return;
-    const check = () => {
-      this.#rejoinTimers.delete(key);
-      if (this.#stopping || !this.#tracker.isLost(topic, partition)) return;
-      if (!this.#assigned.some((a) => a.topic === topic && a.partition === partition)) return;
-      if (this.#consumer.rejoin()) {
-        this.#log.warn({ topic, partition }, 'fenced without a rebalance; rejoining the group to read the partition again from its committed offset');
-        return;
-      }
-      // A join is under way (its assignment settles the partition either way): look again after it.
-      this.#rejoinTimers.set(key, setTimeout(check, this.#o.rejoinAfterFenceMs ?? REJOIN_AFTER_FENCE_MS).unref());
-    };
-    this.#rejoinTimers.set(key, setTimeout(check, this.#o.rejoinAfterFenceMs ?? REJOIN_AFTER_FENCE_MS).unref());
-  }
-
   #assign(assignment: TopicPartition[]): void {
     const keep = new Set(assignment.map((a) => tpKey(a.topic, a.partition)));
     // A lost partition assigned again is claimed again: fenced anew, its committed offset re-read.
-    for (const a of assignment) if (this.#tracker.isLost(a.topic, a.partition)) this.#claims.delete(tpKey(a.topic, a.partition));
+    for (const a of assignment) if (this.#tracker.isLost(a.topic, a.partition)) this.#claims.forget(a.topic, a.partition);
     for (const a of this.#tracker.partitions()) {
       // Revoked: outcomes still in flight are dropped and never committed by us; the new owner scores them again.
       if (!keep.has(tpKey(a.topic, a.partition))) this.#tracker.forget(a.topic, a.partition);
@@ -331,7 +293,7 @@ export class KafkaInput {
     for (const a of this.#assigned) {
       const key = tpKey(a.topic, a.partition);
       if (!keep.has(key)) {
-        this.#claims.delete(key);
+        this.#claims.forget(a.topic, a.partition);
         this.#output.release(a.topic, a.partition);
       }
     }
